@@ -1,0 +1,57 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace LinuxNetns.Kernel;
+
+/// <summary>
+/// The library's thread in the process's home namespace: new namespaces are made on it (then left), and the
+/// runtime's lazily started threads are started from it, so that none of them is ever born in a foreign namespace.
+/// </summary>
+internal static class HomeThread
+{
+    private static readonly WorkerSlot Slot = new("netns:home", "the library's home thread");
+    private static volatile bool s_runtimeThreadsStarted;
+    private static readonly object StartLock = new();
+
+    /// <summary>Runs <paramref name="item"/> on the home thread and waits for it.</summary>
+    public static void Execute(WorkItem item) =>
+        Slot.Execute(item, ThreadNamespaces.Home, NetworkNamespaceOptions.Default.WorkerIdleTimeout);
+
+    /// <summary>
+    /// Makes sure the runtime threads that .NET starts lazily, from whichever thread first needs them, already run:
+    /// the sockets event loop (started by the first socket), the timer thread, the signal-handling thread (started by
+    /// the first Process or signal registration) and the thread pool. Call before any thread of the process is
+    /// switched into another namespace; a thread is born in the namespaces of the thread that creates it
+    /// (DESIGN.md §2.2, §2.3). Costs one round trip to the home thread, once per process.
+    /// </summary>
+    public static void EnsureRuntimeThreadsStarted()
+    {
+        if (s_runtimeThreadsStarted) return;
+        lock (StartLock)
+        {
+            if (s_runtimeThreadsStarted) return;
+            var item = new FuncWorkItem<bool>(StartRuntimeThreads);
+            Execute(item);
+            item.ThrowIfFailed();
+            s_runtimeThreadsStarted = true;
+        }
+    }
+
+    private static bool StartRuntimeThreads()
+    {
+        // Sockets: every socket registers with the epoll engine, whose threads start with the first one.
+        new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified).Dispose();
+
+        // Signals: the first registration (or Process use) starts the runtime's signal-handling thread.
+        PosixSignalRegistration.Create(PosixSignal.SIGCONT, static _ => { }).Dispose();
+
+        // Timers: the first timer starts the timer thread.
+        new Timer(static _ => { }, null, Timeout.Infinite, Timeout.Infinite).Dispose();
+
+        // Thread pool: its first work item starts a worker (and the gate thread) from this thread.
+        using var done = new ManualResetEventSlim();
+        ThreadPool.UnsafeQueueUserWorkItem(static d => d.Set(), done, preferLocal: false);
+        done.Wait();
+        return true;
+    }
+}

@@ -1,0 +1,90 @@
+using LinuxNetns.Interop;
+
+namespace LinuxNetns.Kernel;
+
+/// <summary>Opens nsfs files and checks that they are what they claim to be (DESIGN.md §2.8, §2.9).</summary>
+internal static class NamespaceFile
+{
+    /// <summary>
+    /// Opens <paramref name="path"/> and checks that it is an nsfs file of a network namespace.
+    /// </summary>
+    /// <param name="path">The file to open.</param>
+    /// <param name="operation">What the caller is doing, for the error message.</param>
+    /// <param name="notFoundAdvice">What to tell the user when the path does not exist.</param>
+    public static SafeFdHandle OpenNetwork(string path, string operation, string notFoundAdvice)
+    {
+        SafeFdHandle fd = Libc.Open(path, Libc.O_RDONLY);
+        if (fd.IsInvalid)
+        {
+            int errno = Libc.LastErrno;
+            fd.Dispose();
+            throw errno == Libc.ENOENT || errno == Libc.ESRCH
+                ? new NamespaceNotFoundException(operation, path, errno, $"{operation} \"{path}\" failed: {Errno.Describe(errno)}. {notFoundAdvice}")
+                : Errno.Exception(operation, path, errno);
+        }
+        try
+        {
+            Check(fd, path, operation);
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The (st_dev, st_ino) identity of an open nsfs file.</summary>
+    public static NamespaceId IdOf(SafeFdHandle fd, string path)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            if (Libc.FStat(fd.Fd, out Libc.StatX st) != 0) throw Errno.Exception("fstat", path, Libc.LastErrno);
+            return new NamespaceId(st.Dev, st.Ino);
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>The identity of the namespace at a path (following magic links, like <c>stat -L</c>); null if it cannot be read.</summary>
+    public static NamespaceId? TryIdOfPath(string path) =>
+        Libc.Stat(path, out Libc.StatX st) == 0 ? new NamespaceId(st.Dev, st.Ino) : null;
+
+    private static void Check(SafeFdHandle fd, string path, string operation)
+    {
+        if (Libc.FStatFs(fd.Fd, out Libc.StatFs fs) != 0) throw Errno.Exception("fstatfs", path, Libc.LastErrno);
+        if (fs.Type != Libc.NSFS_MAGIC) throw Diagnose(fd, path, operation);
+
+        int type = Libc.Ioctl(fd.Fd, Libc.NS_GET_NSTYPE);
+        if (type < 0) throw Errno.Exception("ioctl NS_GET_NSTYPE", path, Libc.LastErrno);
+        if (type != Libc.CLONE_NEWNET)
+        {
+            throw new NotANetworkNamespaceException(operation, path, PlaceholderProblem.WrongNamespaceType,
+                $"{operation} \"{path}\" failed: it is a namespace file, but not of a network namespace (type 0x{type:x}). Pass a net namespace, e.g. /proc/PID/ns/net.");
+        }
+    }
+
+    /// <summary>Tells a stale placeholder from a mount that exists elsewhere but did not propagate here.</summary>
+    private static NotANetworkNamespaceException Diagnose(SafeFdHandle fd, string path, string operation)
+    {
+        bool emptyFile = Libc.FStat(fd.Fd, out Libc.StatX st) == 0 && (st.Mode & Libc.S_IFMT) == Libc.S_IFREG && st.Size == 0;
+        if (!emptyFile)
+        {
+            return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.NotANamespace,
+                $"{operation} \"{path}\" failed: it is not a namespace file (nothing of type nsfs is there). Pass a namespace file such as /run/netns/NAME or /proc/PID/ns/net.");
+        }
+        if (MountTable.IsMountedInAnotherMountNamespace(path))
+        {
+            return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.MountNotVisible,
+                $"{operation} \"{path}\" failed: a namespace is mounted there in another mount namespace, but the mount did not propagate into this process's mount namespace. " +
+                "Run in the mount namespace where it was created, or make sure the run directory is a shared mount point before namespaces are added (NetworkNamespace.Create and `ip netns add` both do this).");
+        }
+        return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.Stale,
+            $"{operation} \"{path}\" failed: it is an empty placeholder with no namespace mounted on it, most likely left by an add that crashed. " +
+            "Remove it with NetworkNamespace.Delete or `ip netns delete`, then create the namespace again.");
+    }
+}

@@ -1,0 +1,63 @@
+using LinuxNetns.Interop;
+using LinuxNetns.Logging;
+using Microsoft.Extensions.Logging;
+
+namespace LinuxNetns.Kernel;
+
+/// <summary>
+/// Makes the run directory a shared mount point, as iproute2 does before every add and attach: mounts made
+/// under it then propagate into every mount namespace copied from ours (each <c>unshare -m</c>, each exec),
+/// and so do their unmounts, so a delete really frees the namespace everywhere.
+/// </summary>
+internal static class RunDirectory
+{
+    public static void Prepare(string directory, ILogger logger)
+    {
+        CreateDirectories(directory);
+        using SafeFdHandle dir = Libc.Open(directory, Libc.O_RDONLY | Libc.O_DIRECTORY);
+        if (dir.IsInvalid) throw Errno.Exception("open run directory", directory, Libc.LastErrno);
+
+        // The lock serializes the check-then-mount below between concurrent adds (ours and iproute2's).
+        if (Libc.Flock(dir, Libc.LOCK_EX) != 0) throw Errno.Exception("flock run directory", directory, Libc.LastErrno);
+        try
+        {
+            logger.Step("mount MS_SHARED|MS_REC", directory);
+            if (Libc.Mount("", directory, "none", Libc.MS_SHARED | Libc.MS_REC) == 0) return;
+            int errno = Libc.LastErrno;
+            if (errno != Libc.EINVAL) throw Errno.Exception("mount --make-rshared", directory, errno);
+
+            // EINVAL: not a mount point yet. Make it one (bind onto itself), private first so that the
+            // bind does not propagate to our parent's peers, then shared.
+            if (Libc.Mount(directory, directory, "none", Libc.MS_BIND | Libc.MS_REC) != 0)
+                throw Errno.Exception("mount --rbind", directory, Libc.LastErrno);
+            if (Libc.Mount("", directory, "none", Libc.MS_PRIVATE | Libc.MS_REC) != 0)
+                throw Errno.Exception("mount --make-rprivate", directory, Libc.LastErrno);
+            if (Libc.Mount("", directory, "none", Libc.MS_SHARED | Libc.MS_REC) != 0)
+                throw Errno.Exception("mount --make-rshared", directory, Libc.LastErrno);
+            logger.RunDirectoryBound(directory);
+        }
+        finally
+        {
+            Libc.Flock(dir, Libc.LOCK_UN);
+        }
+    }
+
+    /// <summary>mkdir -p with mode 0755; an existing directory is fine.</summary>
+    private static void CreateDirectories(string directory)
+    {
+        if (Libc.Mkdir(directory, 0b111_101_101 /* 0755 */) == 0) return;
+        int errno = Libc.LastErrno;
+        if (errno == Libc.EEXIST) return;
+        if (errno == Libc.ENOENT)
+        {
+            string? parent = Path.GetDirectoryName(directory.TrimEnd('/'));
+            if (!string.IsNullOrEmpty(parent) && parent != directory)
+            {
+                CreateDirectories(parent);
+                if (Libc.Mkdir(directory, 0b111_101_101 /* 0755 */) == 0 || Libc.LastErrno == Libc.EEXIST) return;
+                errno = Libc.LastErrno;
+            }
+        }
+        throw Errno.Exception("mkdir run directory", directory, errno);
+    }
+}

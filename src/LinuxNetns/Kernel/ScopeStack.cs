@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+using LinuxNetns.Interop;
+
+namespace LinuxNetns.Kernel;
+
+/// <summary>
+/// The calling thread's stack of <see cref="NamespaceScope"/>s. Per thread, allocated once; entering and leaving
+/// allocate nothing. Inside a scope the thread's namespace is known (the top frame's), so nested scopes need no
+/// syscall to save it, and entering the namespace the thread is already in makes no syscall at all.
+/// </summary>
+internal static class ScopeStack
+{
+    private struct Frame
+    {
+        public SafeFdHandle Target;   // kept alive (AddRef) while the frame is open
+        public NamespaceId TargetId;
+        public int SavedFd;           // outermost switched frame only: the namespace to go back to
+        public bool Switched;
+        public int Token;
+    }
+
+    [ThreadStatic] private static Frame[]? t_frames;
+    [ThreadStatic] private static int t_count;
+    [ThreadStatic] private static int t_nextToken;
+    [ThreadStatic] private static bool t_broken;
+
+    /// <summary>True when the calling thread is inside at least one scope.</summary>
+    public static bool IsActive => t_count > 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static NamespaceScope Enter(NetworkNamespace ns)
+    {
+        if (t_broken) throw BrokenThread();
+        HomeThread.EnsureRuntimeThreadsStarted();
+        Frame[] frames = t_frames ??= new Frame[8];
+        if (t_count == frames.Length) Array.Resize(ref t_frames, frames.Length * 2);
+        frames = t_frames!;
+
+        SafeFdHandle target = ns.Fd;
+        bool added = false;
+        target.DangerousAddRef(ref added); // throws ObjectDisposedException for a disposed handle
+
+        int savedFd = -1;
+        bool switched;
+        if (t_count > 0)
+        {
+            switched = frames[t_count - 1].TargetId != ns.Id;
+        }
+        else
+        {
+            savedFd = ThreadNamespaces.OpenCurrentRaw();
+            if (savedFd < 0)
+            {
+                int errno = Libc.LastErrno;
+                target.DangerousRelease();
+                throw Errno.Exception("open /proc/thread-self/ns/net", ns.Name ?? ns.Path, errno);
+            }
+            switched = Libc.FStat(savedFd, out Libc.StatX st) != 0 || new NamespaceId(st.Dev, st.Ino) != ns.Id;
+            if (!switched)
+            {
+                Libc.CloseRaw(savedFd);
+                savedFd = -1;
+            }
+        }
+
+        if (switched && Libc.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
+        {
+            int errno = Libc.LastErrno;
+            if (savedFd >= 0) Libc.CloseRaw(savedFd);
+            target.DangerousRelease();
+            throw Errno.Exception("setns(CLONE_NEWNET) into", ns.Name ?? ns.Path, errno);
+        }
+
+        int token = ++t_nextToken == 0 ? ++t_nextToken : t_nextToken;
+        frames[t_count] = new Frame { Target = target, TargetId = ns.Id, SavedFd = savedFd, Switched = switched, Token = token };
+        return new NamespaceScope(t_count++, token, Environment.CurrentManagedThreadId);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Exit(int depth, int token, int threadId)
+    {
+        if (Environment.CurrentManagedThreadId != threadId)
+        {
+            throw new InvalidOperationException(
+                $"A NamespaceScope was disposed on thread {Environment.CurrentManagedThreadId}, but it switched thread {threadId}. " +
+                "Dispose it on the thread that entered it (a scope cannot follow an await). No thread was changed.");
+        }
+        Frame[]? frames = t_frames;
+        if (frames is null || depth >= t_count || frames[depth].Token != token) return; // already disposed (a copy)
+        if (depth != t_count - 1)
+        {
+            throw new InvalidOperationException("Nested NamespaceScopes must be disposed innermost first; an inner scope is still open.");
+        }
+
+        ref Frame frame = ref frames[depth];
+        int restoreErrno = 0;
+        if (frame.Switched)
+        {
+            int back = frame.SavedFd >= 0 ? frame.SavedFd : frames[depth - 1].Target.Fd;
+            if (Libc.Setns(back, Libc.CLONE_NEWNET) != 0) restoreErrno = Libc.LastErrno;
+        }
+        if (frame.SavedFd >= 0) Libc.CloseRaw(frame.SavedFd);
+        frame.Target.DangerousRelease();
+        frame = default;
+        t_count--;
+
+        if (restoreErrno != 0)
+        {
+            t_broken = true;
+            throw new NamespaceRestoreException("setns(CLONE_NEWNET) back", "/proc/thread-self/ns/net", restoreErrno,
+                $"Could not switch thread {threadId} back to its previous network namespace: {Errno.Describe(restoreErrno)}. " +
+                "The thread is still in the namespace it entered; the library refuses further scopes on it. End this thread (or the process) rather than keep using it.");
+        }
+    }
+
+    private static NamespaceRestoreException BrokenThread() => new("enter namespace", "/proc/thread-self/ns/net", 0,
+        "This thread could not be switched back to its namespace earlier and is in an unknown namespace; it must not enter namespaces any more. End the thread.");
+}

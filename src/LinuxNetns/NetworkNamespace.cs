@@ -1,0 +1,201 @@
+using System.Runtime.InteropServices;
+using LinuxNetns.Interop;
+using LinuxNetns.Kernel;
+using LinuxNetns.Logging;
+
+namespace LinuxNetns;
+
+/// <summary>
+/// An open network namespace: a handle on its nsfs file that keeps it alive while open. Named namespaces live
+/// under the run directory (<c>/run/netns</c>) exactly as <c>ip netns</c> makes them, so both tools see and use
+/// each other's namespaces.
+/// </summary>
+/// <remarks>
+/// Disposing the handle closes the file and ends the library's worker thread for this namespace; a named
+/// namespace stays pinned under its name until <see cref="Delete(string)"/>.
+/// </remarks>
+public sealed partial class NetworkNamespace : IDisposable
+{
+    private readonly SafeFdHandle _fd;
+    private readonly NetworkNamespaceOptions _options;
+    private readonly WorkerSlot _worker;
+
+    private NetworkNamespace(SafeFdHandle fd, NamespaceId id, string? name, string path, NetworkNamespaceOptions options)
+    {
+        _fd = fd;
+        Id = id;
+        Name = name;
+        Path = path;
+        _options = options;
+        _worker = new WorkerSlot($"netns:{name ?? id.Inode.ToString()}", name ?? path);
+    }
+
+    /// <summary>The namespace's identity (st_dev, st_ino of its nsfs file).</summary>
+    public NamespaceId Id { get; }
+
+    /// <summary>The name it was opened or created by, or null for a namespace opened by path, pid or thread.</summary>
+    public string? Name { get; }
+
+    /// <summary>The path it was opened by: <c>/run/netns/NAME</c>, the given path, or <c>/proc/PID/ns/net</c>.</summary>
+    public string Path { get; }
+
+    /// <summary>The open nsfs file descriptor, valid until this handle is disposed (e.g. for your own <c>setns</c>).</summary>
+    public SafeHandle Handle => _fd;
+
+    internal SafeFdHandle Fd => _fd;
+
+    internal NetworkNamespaceOptions Options => _options;
+
+    // ---- named namespaces -----------------------------------------------------------------------
+
+    /// <summary>Creates a namespace pinned at <c>/run/netns/<paramref name="name"/></c> (<c>ip netns add</c>).</summary>
+    /// <param name="name">The name: 1 to 255 bytes, no '/', not "." or "..".</param>
+    /// <returns>An open handle on the new namespace.</returns>
+    /// <exception cref="ArgumentException">The name is invalid.</exception>
+    /// <exception cref="NamespaceAlreadyExistsException">A namespace of that name exists.</exception>
+    /// <exception cref="NamespacePermissionException">Not running with CAP_SYS_ADMIN.</exception>
+    public static NetworkNamespace Create(string name) => Create(name, NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="Create(string)"/>
+    /// <param name="name">The name: 1 to 255 bytes, no '/', not "." or "..".</param>
+    /// <param name="options">Run directory and logging.</param>
+    public static NetworkNamespace Create(string name, NetworkNamespaceOptions options)
+    {
+        NamespaceName.Validate(name);
+        ArgumentNullException.ThrowIfNull(options);
+        string path = options.PathOf(name);
+        SafeFdHandle fd = NamespaceMounts.CreatePinned(name, path, options);
+        var ns = new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options);
+        options.Logger.Created(name, path, ns.Id);
+        return ns;
+    }
+
+    /// <summary>Opens the named namespace <c>/run/netns/<paramref name="name"/></c>.</summary>
+    /// <exception cref="NamespaceNotFoundException">No namespace of that name exists.</exception>
+    /// <exception cref="NotANetworkNamespaceException">The name's file is not a namespace (stale, or its mount is not visible here).</exception>
+    public static NetworkNamespace Open(string name) => Open(name, NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="Open(string)"/>
+    public static NetworkNamespace Open(string name, NetworkNamespaceOptions options)
+    {
+        NamespaceName.Validate(name);
+        ArgumentNullException.ThrowIfNull(options);
+        string path = options.PathOf(name);
+        SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace",
+            $"No namespace named \"{name}\" exists: create it with NetworkNamespace.Create or `ip netns add {name}`.");
+        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options);
+    }
+
+    /// <summary>Deletes the named namespace (<c>ip netns delete</c>): unmounts and removes its file. The namespace
+    /// itself lives on while anything still uses it (a process, a thread, an open handle).</summary>
+    /// <exception cref="NamespaceNotFoundException">No namespace of that name exists.</exception>
+    /// <exception cref="NamespaceBusyException">Something else is still mounted on its file.</exception>
+    public static void Delete(string name) => Delete(name, NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="Delete(string)"/>
+    public static void Delete(string name, NetworkNamespaceOptions options)
+    {
+        NamespaceName.Validate(name);
+        ArgumentNullException.ThrowIfNull(options);
+        string path = options.PathOf(name);
+        NamespaceMounts.Unpin(name, path, options.Logger);
+        options.Logger.Deleted(name, path);
+    }
+
+    /// <summary>The names in the run directory, in directory order (<c>ip netns list</c>); empty when it does not exist.</summary>
+    public static IReadOnlyList<string> List() => List(NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="List()"/>
+    public static IReadOnlyList<string> List(NetworkNamespaceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var names = new List<string>();
+        try
+        {
+            // readdir order, unsorted, as iproute2 prints it.
+            foreach (string entry in Directory.EnumerateFileSystemEntries(options.RunDirectory))
+                names.Add(System.IO.Path.GetFileName(entry));
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        return names;
+    }
+
+    /// <summary>True when the run directory has an entry of that name.</summary>
+    public static bool Exists(string name) => Exists(name, NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="Exists(string)"/>
+    public static bool Exists(string name, NetworkNamespaceOptions options)
+    {
+        NamespaceName.Validate(name);
+        ArgumentNullException.ThrowIfNull(options);
+        return Libc.LStat(options.PathOf(name), out _) == 0;
+    }
+
+    // ---- any namespace --------------------------------------------------------------------------
+
+    /// <summary>Opens any nsfs file of a network namespace, e.g. a bind mount or <c>/proc/PID/ns/net</c>.</summary>
+    public static NetworkNamespace OpenPath(string path) => OpenPath(path, NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="OpenPath(string)"/>
+    public static NetworkNamespace OpenPath(string path, NetworkNamespaceOptions options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(options);
+        SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace", "Check the path.");
+        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options);
+    }
+
+    /// <summary>Opens the network namespace of process <paramref name="pid"/> (<c>/proc/PID/ns/net</c>).</summary>
+    /// <exception cref="NamespaceNotFoundException">No such process.</exception>
+    public static NetworkNamespace OpenProcess(int pid) => OpenProcess(pid, NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="OpenProcess(int)"/>
+    public static NetworkNamespace OpenProcess(int pid, NetworkNamespaceOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
+        ArgumentNullException.ThrowIfNull(options);
+        string path = $"/proc/{pid}/ns/net";
+        SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace of process",
+            $"No process with pid {pid} exists (or it has exited).");
+        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options);
+    }
+
+    /// <summary>Opens the calling thread's current network namespace (<c>/proc/thread-self/ns/net</c>).</summary>
+    public static NetworkNamespace OpenCurrentThread() => OpenCurrentThread(NetworkNamespaceOptions.Default);
+
+    /// <inheritdoc cref="OpenCurrentThread()"/>
+    public static NetworkNamespace OpenCurrentThread(NetworkNamespaceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string path = $"/proc/{Environment.ProcessId}/task/{Libc.GetThreadId()}/ns/net";
+        SafeFdHandle fd = NamespaceFile.OpenNetwork("/proc/thread-self/ns/net", "open the current thread's network namespace", "Is /proc mounted?");
+        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options);
+    }
+
+    /// <summary>
+    /// Pins this namespace under <paramref name="name"/> in the run directory (<c>ip netns attach</c>), with a bind
+    /// mount (never a symlink: pids are reused). Works for any open namespace: a process's (a container's, so that
+    /// <c>ip netns</c> sees it), a path's, a thread's.
+    /// </summary>
+    /// <exception cref="NamespaceAlreadyExistsException">The name is taken.</exception>
+    public void Pin(string name)
+    {
+        NamespaceName.Validate(name);
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        string path = _options.PathOf(name);
+        NamespaceMounts.Pin(_fd, name, path, _options);
+        _options.Logger.Pinned(Id, name, path);
+    }
+
+    /// <summary>Closes the handle and ends this namespace's worker thread, if any.</summary>
+    public void Dispose()
+    {
+        _worker.Close();
+        _fd.Dispose();
+    }
+
+    /// <summary><c>net:[inode]</c>, with the name if it has one.</summary>
+    public override string ToString() => Name is null ? Id.ToString() : $"{Name} ({Id})";
+}
