@@ -1,0 +1,43 @@
+using LinuxNetns;
+
+// Usage: probe <command> [args]; prints "ok ..." or "<ExceptionType> [Problem] <message>" on one line.
+// Commands:
+//   create NAME        NetworkNamespace.Create, then Delete
+//   open NAME          NetworkNamespace.Open
+//   wait-open NAME     read one line from stdin, then open NAME
+try
+{
+    string command = args[0];
+    if (command == "wait-open")
+    {
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        Console.In.ReadLine();
+        command = "open";
+    }
+    switch (command)
+    {
+        case "create":
+            using (NetworkNamespace.Create(args[1])) { }
+            NetworkNamespace.Delete(args[1]);
+            Console.WriteLine("ok created and deleted");
+            break;
+        case "open":
+            using (var ns = NetworkNamespace.Open(args[1])) Console.WriteLine($"ok {ns.Id}");
+            break;
+        default:
+            Console.WriteLine($"unknown command {command}");
+            return 2;
+    }
+    return 0;
+}
+catch (NotANetworkNamespaceException e)
+{
+    Console.WriteLine($"{e.GetType().Name} {e.Problem} {e.Message}");
+    return 1;
+}
+catch (Exception e)
+{
+    Console.WriteLine($"{e.GetType().Name} {e.Message}");
+    return 1;
+}

@@ -1,0 +1,46 @@
+using LinuxNetns.Kernel;
+
+namespace LinuxNetns.Tests.Infrastructure;
+
+/// <summary>
+/// Base of every test that touches namespaces: hands out unique names with a common prefix, removes whatever a test
+/// left under them, and after each test checks that no thread of the process stayed in a foreign namespace and
+/// that nothing of the test remains in the run directory or the mount table.
+/// </summary>
+public abstract class NamespaceTest : IDisposable
+{
+    /// <summary>Every name a test makes starts with this, so leftovers are attributable.</summary>
+    public const string Prefix = "lnt-";
+
+    private static int s_counter;
+    private readonly List<string> _names = [];
+
+    /// <summary>This process's prefix: names of concurrent test runs never collide.</summary>
+    protected static string RunPrefix => $"{Prefix}{Environment.ProcessId}-";
+
+    /// <summary>A fresh name, unique in this machine's run directory; removed after the test if still there.</summary>
+    protected string NewName(string hint = "t")
+    {
+        string name = $"{RunPrefix}{hint}-{Interlocked.Increment(ref s_counter)}";
+        _names.Add(name);
+        return name;
+    }
+
+    public virtual void Dispose()
+    {
+        var leftovers = new List<string>();
+        foreach (string name in _names)
+        {
+            if (!File.Exists(Path.Combine("/run/netns", name))) continue;
+            leftovers.Add(name);
+            Shell.Ip("netns", "delete", name);
+        }
+        var mounts = MountTable.MountPoints("/proc/self/mountinfo").Where(m => m.Contains(RunPrefix)).ToList();
+        foreach (string m in mounts) Shell.Run("umount", "-l", m);
+
+        NamespaceDiagnostics.FindStrayThreads().Should().BeEmpty("no thread may stay in a foreign namespace after a test");
+        leftovers.Should().BeEmpty("a test must delete the namespaces it creates");
+        mounts.Should().BeEmpty("a test must leave no mount behind");
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace LinuxNetns.Tests.Infrastructure;
+
+/// <summary>The result of a finished process.</summary>
+public sealed record ShellResult(int ExitCode, string StdOut, string StdErr)
+{
+    public ShellResult EnsureSuccess()
+    {
+        if (ExitCode != 0) throw new InvalidOperationException($"exit {ExitCode}: {StdErr}{StdOut}");
+        return this;
+    }
+}
+
+/// <summary>Runs real tools (iproute2, util-linux) for comparison with the library.</summary>
+public static class Shell
+{
+    public static ShellResult Run(string file, params string[] args) => RunWithInput(file, null, args);
+
+    public static ShellResult RunWithInput(string file, string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+            UseShellExecute = false,
+        };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        using Process p = Process.Start(psi)!;
+        if (stdin is not null)
+        {
+            p.StandardInput.Write(stdin);
+            p.StandardInput.Close();
+        }
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return new ShellResult(p.ExitCode, output, err.Result);
+    }
+
+    /// <summary><c>ip ARGS</c>.</summary>
+    public static ShellResult Ip(params string[] args) => Run("ip", args);
+
+    /// <summary><c>sh -c SCRIPT</c>.</summary>
+    public static ShellResult Sh(string script) => Run("sh", "-c", script);
+}
