@@ -1,0 +1,55 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using Perfolizer.Horology;
+
+namespace LinuxNetns.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project benchmarks/LinuxNetns.Benchmarks -- [--short] [BenchmarkDotNet options]</c>.
+/// Without <c>--filter</c> every benchmark runs. <c>--short</c>: fewer, shorter iterations (a few minutes on 2 cores).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (Environment.UserName != "root" && !IsRoot())
+        {
+            Console.Error.WriteLine("The benchmarks create network namespaces and mounts: run them as root (CAP_SYS_ADMIN).");
+            return 1;
+        }
+
+        int probe = Array.IndexOf(args, "--syscalls");
+        if (probe >= 0) return SyscallProbe.Run(args[probe + 1], int.Parse(args[probe + 2]));
+
+        bool shortRun = args.Contains("--short");
+        List<string> rest = args.Where(a => a != "--short").ToList();
+        if (!rest.Any(a => a.StartsWith("--filter", StringComparison.Ordinal) || a is "--list" or "-h" or "--help" or "--info"))
+            rest.AddRange(["--filter", "*"]);
+
+        Job job = shortRun
+            ? Job.Default.WithId("Short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(5)
+                .WithIterationTime(TimeInterval.FromMilliseconds(200))
+            : Job.Default;
+        IConfig config = DefaultConfig.Instance
+            .AddJob(job.AsDefault())
+            .AddDiagnoser(MemoryDiagnoser.Default);
+
+        // Names left behind by a run that was killed (its process is gone); live runs' names are left alone.
+        int orphans = Names.DeleteOrphans();
+        if (orphans > 0) Console.WriteLine($"Removed {orphans} namespace(s) left by an earlier, interrupted run.");
+        try
+        {
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), config);
+        }
+        finally
+        {
+            Names.DeleteOrphans();
+        }
+        return 0;
+    }
+
+    private static bool IsRoot() => File.ReadAllLines("/proc/self/status")
+        .Any(l => l.StartsWith("Uid:", StringComparison.Ordinal) && l.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == "0");
+}
