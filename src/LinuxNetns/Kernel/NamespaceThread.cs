@@ -89,6 +89,21 @@ internal sealed class NamespaceThread
         if (!IsCurrentThread) _thread.Join();
     }
 
+    private static void ReturnHome()
+    {
+        SafeFdHandle home = ThreadNamespaces.Home;
+        bool added = false;
+        try
+        {
+            home.DangerousAddRef(ref added);
+            Libc.Setns(home.Fd, Libc.CLONE_NEWNET);
+        }
+        finally
+        {
+            if (added) home.DangerousRelease();
+        }
+    }
+
     private void Main(SafeFdHandle target)
     {
         ThreadId = Libc.GetThreadId();
@@ -131,6 +146,9 @@ internal sealed class NamespaceThread
                 }
                 if (_queued is null)
                 {
+                    // Leave the namespace before ending: the OS thread outlives Thread.Join by a little, and must not
+                    // be seen in (nor keep alive) the namespace after its handle was disposed.
+                    ReturnHome();
                     _ended = true;
                     Monitor.PulseAll(_gate);
                     return;
