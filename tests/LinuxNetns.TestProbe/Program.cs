@@ -10,6 +10,7 @@ using LinuxNetns;
 //                      at WITNESS_PATH; prints "ready INODE", then waits on stdin (the test SIGKILLs it)
 //   hold-temporary-pinned
 //                      CreateTemporaryPinned; prints "ready NAME", then waits on stdin (the test SIGKILLs it)
+//   hygiene NAME       first use of Enter, Run and CreateSocket in a fresh process; prints the stray threads after
 try
 {
     string command = args[0];
@@ -49,6 +50,16 @@ try
             GC.KeepAlive(ns);
             break;
         }
+        case "hygiene":
+            using (NetworkNamespace ns = NetworkNamespace.Create(args[1]))
+            {
+                using (ns.Enter()) { }
+                ns.Run(() => { });
+                using (ns.CreateSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp)) { }
+            }
+            NetworkNamespace.Delete(args[1]);
+            Console.WriteLine("ok strays: " + string.Join(", ", NamespaceDiagnostics.FindStrayThreads()));
+            break;
         default:
             Console.WriteLine($"unknown command {command}");
             return 2;
