@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using LinuxNetns.Kernel;
 
 namespace LinuxNetns;
@@ -7,6 +8,8 @@ namespace LinuxNetns;
 // CreateSocket (a socket that belongs to the namespace and can be used from any thread).
 public sealed partial class NetworkNamespace
 {
+    private ActionWorkItem? _actionItem;
+
     /// <summary>
     /// Switches the CALLING thread into this namespace until the returned scope is disposed. Synchronous code only:
     /// the scope cannot be held across an <c>await</c>. Entering the namespace the thread is already in makes no switch.
@@ -23,11 +26,20 @@ public sealed partial class NetworkNamespace
     public void Run(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        Run(() =>
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        HomeThread.EnsureRuntimeThreadsStarted();
+        // One reusable item per handle (taken atomically; a concurrent or nested call makes its own).
+        ActionWorkItem item = Interlocked.Exchange(ref _actionItem, null) ?? new ActionWorkItem();
+        item.Reset(action);
+        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+        ExceptionDispatchInfo? error = item.Error;
+        if (item.Completed)
         {
-            action();
-            return true;
-        });
+            // Only once the worker is done with it: then nothing else refers to it.
+            item.Reset(null);
+            Volatile.Write(ref _actionItem, item);
+        }
+        error?.Throw();
     }
 
     /// <summary>
@@ -51,5 +63,16 @@ public sealed partial class NetworkNamespace
     /// <see cref="System.Net.Http.SocketsHttpHandler.ConnectCallback"/>).
     /// </summary>
     public Socket CreateSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType) =>
-        Run(() => new Socket(addressFamily, socketType, protocolType));
+        RunLibraryCode(() => new Socket(addressFamily, socketType, protocolType));
+
+    /// <summary>Like <see cref="Run{T}"/>, for the library's own code that leaves the worker's namespaces alone.</summary>
+    internal T RunLibraryCode<T>(Func<T> func)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        HomeThread.EnsureRuntimeThreadsStarted();
+        var item = new LibraryWorkItem<T>(func);
+        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+        item.ThrowIfFailed();
+        return item.Result!;
+    }
 }

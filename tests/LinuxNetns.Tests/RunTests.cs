@@ -125,6 +125,31 @@ public sealed class RunTests : NamespaceTest
     }
 
     [RootFact]
+    public void Run_of_an_action_reuses_its_work_item_across_calls_exceptions_and_nesting()
+    {
+        string name = NewName("action");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            int ran = 0;
+            ns.Run(() => ran++);
+            FluentActions.Invoking(() => ns.Run(ThrowingAction)).Should().Throw<InvalidOperationException>()
+                .Which.StackTrace.Should().Contain(nameof(ThrowingAction));
+            ns.Run(() => ran++); // the item that carried the exception is clean again
+            ns.Run(() => ns.Run(() => ran += 10)); // nested: the inner call cannot take the outer's item
+            ran.Should().Be(12);
+
+            Action nothing = static () => { };
+            for (int i = 0; i < 100; i++) ns.Run(nothing);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++) ns.Run(nothing);
+            (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0, "Run(Action) reuses one work item per handle");
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    private static void ThrowingAction() => throw new InvalidOperationException("from the action");
+
+    [RootFact]
     public void An_idle_worker_ends_by_itself()
     {
         string name = NewName("idle");

@@ -165,7 +165,9 @@ public sealed class ScopeTests : NamespaceTest
     public void A_failed_restore_is_a_typed_error_and_the_thread_is_refused_afterwards()
     {
         string name = NewName("restore");
+        string from = NewName("restore-from");
         using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        using (NetworkNamespace start = NetworkNamespace.Create(from))
         {
             Exception? restoreError = null, laterError = null;
             NamespaceId stuckIn = default;
@@ -174,6 +176,9 @@ public sealed class ScopeTests : NamespaceTest
             var victim = new Thread(() =>
             {
                 victimTid = NativeForTests.gettid();
+                // Start outside the home namespace: the scope then saves the way back in a descriptor of its own
+                // (from home it uses the library's home descriptor, which is not to be broken).
+                NativeForTests.setns((int)start.Handle.DangerousGetHandle(), NativeForTests.CLONE_NEWNET).Should().Be(0);
                 List<int> before = NativeForTests.NetNamespaceFds();
                 NamespaceScope scope = ns.Enter();
                 // The scope saved the previous namespace in a new descriptor: replace it by /dev/null.
@@ -207,6 +212,65 @@ public sealed class ScopeTests : NamespaceTest
             restoreError.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
             stuckIn.Should().Be(ns.Id, "the thread could not leave");
             laterError.Should().BeOfType<NamespaceRestoreException>();
+        }
+        NetworkNamespace.Delete(name);
+        NetworkNamespace.Delete(from);
+    }
+
+    [RootFact]
+    public void A_thread_outside_the_home_namespace_is_restored_to_where_it_was()
+    {
+        string name = NewName("away");
+        string from = NewName("away-from");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        using (NetworkNamespace start = NetworkNamespace.Create(from))
+        {
+            NamespaceId inside = default, after = default;
+            int openedByScope = -1, leftOpen = -1;
+            var thread = new Thread(() =>
+            {
+                NativeForTests.setns((int)start.Handle.DangerousGetHandle(), NativeForTests.CLONE_NEWNET).Should().Be(0);
+                int before = NativeForTests.NetNamespaceFds().Count;
+                using (ns.Enter())
+                {
+                    inside = NativeForTests.CurrentThreadNamespace();
+                    openedByScope = NativeForTests.NetNamespaceFds().Count - before;
+                }
+                after = NativeForTests.CurrentThreadNamespace();
+                leftOpen = NativeForTests.NetNamespaceFds().Count - before;
+                using (NetworkNamespace home = NetworkNamespace.OpenPath("/proc/self/ns/net"))
+                {
+                    NativeForTests.setns((int)home.Handle.DangerousGetHandle(), NativeForTests.CLONE_NEWNET).Should().Be(0);
+                }
+            });
+            thread.Start();
+            thread.Join();
+
+            inside.Should().Be(ns.Id);
+            after.Should().Be(start.Id, "the scope goes back to the namespace the thread was in, not to the home one");
+            openedByScope.Should().Be(1, "away from home, the way back is kept in a descriptor of the scope's own");
+            leftOpen.Should().Be(0, "and closed when the scope ends");
+        }
+        NetworkNamespace.Delete(name);
+        NetworkNamespace.Delete(from);
+    }
+
+    [RootFact]
+    public void From_home_a_scope_opens_no_descriptor()
+    {
+        string name = NewName("fromhome");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            using (ns.Enter()) { } // first use: the library opens its home descriptor once
+            int before = NativeForTests.NetNamespaceFds().Count;
+            int during;
+            using (ns.Enter())
+            {
+                during = NativeForTests.NetNamespaceFds().Count;
+                NativeForTests.CurrentThreadNamespace().Should().Be(ns.Id);
+            }
+            during.Should().Be(before, "the way back home is the library's home descriptor");
+            NativeForTests.CurrentThreadNamespace().Should().Be(NamespaceDiagnostics.HomeNamespace);
         }
         NetworkNamespace.Delete(name);
     }

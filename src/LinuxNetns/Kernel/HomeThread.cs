@@ -30,7 +30,7 @@ internal static class HomeThread
         lock (StartLock)
         {
             if (s_runtimeThreadsStarted) return;
-            var item = new FuncWorkItem<bool>(StartRuntimeThreads);
+            var item = new LibraryWorkItem<bool>(StartRuntimeThreads);
             Execute(item);
             item.ThrowIfFailed();
             s_runtimeThreadsStarted = true;

@@ -124,6 +124,9 @@ internal static unsafe class NamespaceMounts
     {
         public int NewNamespaceFd = -1;
 
+        // It switches back itself, and poisons the thread when it cannot.
+        public override bool KeepsNamespaces => true;
+
         protected override void Run()
         {
             byte[]? target = path is null ? null : NulTerminated(path);

@@ -136,7 +136,8 @@ internal sealed class NamespaceThread
 
             // Checked after the caller was released, off its path: a thread that user code left in other
             // namespaces than it started in takes no further item; it ends, and the kernel drops its references.
-            if (!links.Unchanged())
+            // The library's own items are known to leave them alone.
+            if (!item.KeepsNamespaces && !links.Unchanged())
             {
                 Retire(null);
                 return;

@@ -14,7 +14,8 @@ internal static class ScopeStack
     {
         public SafeFdHandle Target;   // kept alive (AddRef) while the frame is open
         public NamespaceId TargetId;
-        public int SavedFd;           // outermost switched frame only: the namespace to go back to
+        public int SavedFd;           // outermost switched frame only: the namespace to go back to, or -1 ...
+        public int HomeFd;            // ... or the home namespace's descriptor (not ours to close), or -1
         public bool Switched;
         public int Token;
     }
@@ -42,24 +43,40 @@ internal static class ScopeStack
 
         int savedFd = -1;
         bool switched;
+        int homeFd = -1;
         if (t_count > 0)
         {
             switched = frames[t_count - 1].TargetId != ns.Id;
         }
         else
         {
-            savedFd = ThreadNamespaces.OpenCurrentRaw();
-            if (savedFd < 0)
+            // Usually the thread is at home: one readlink says so, and the way back is the home descriptor the
+            // library keeps open, so there is nothing to open or close. Anywhere else, save it in a descriptor.
+            ulong current = ThreadNamespaces.CurrentNetInode();
+            if (current != 0 && current == ns.Id.Inode)
             {
-                int errno = Libc.LastErrno;
-                target.DangerousRelease();
-                throw Errno.Exception("open /proc/thread-self/ns/net", ns.Name ?? ns.Path, errno);
+                switched = false;
             }
-            switched = Libc.FStat(savedFd, out Libc.StatX st) != 0 || new NamespaceId(st.Dev, st.Ino) != ns.Id;
-            if (!switched)
+            else if (current != 0 && current == ThreadNamespaces.HomeId.Inode)
             {
-                Libc.CloseRaw(savedFd);
-                savedFd = -1;
+                switched = true;
+                homeFd = ThreadNamespaces.Home.Fd; // never closed: it lives as long as the process
+            }
+            else
+            {
+                savedFd = ThreadNamespaces.OpenCurrentRaw();
+                if (savedFd < 0)
+                {
+                    int errno = Libc.LastErrno;
+                    target.DangerousRelease();
+                    throw Errno.Exception("open /proc/thread-self/ns/net", ns.Name ?? ns.Path, errno);
+                }
+                switched = Libc.FStat(savedFd, out Libc.StatX st) != 0 || new NamespaceId(st.Dev, st.Ino) != ns.Id;
+                if (!switched)
+                {
+                    Libc.CloseRaw(savedFd);
+                    savedFd = -1;
+                }
             }
         }
 
@@ -72,7 +89,7 @@ internal static class ScopeStack
         }
 
         int token = ++t_nextToken == 0 ? ++t_nextToken : t_nextToken;
-        frames[t_count] = new Frame { Target = target, TargetId = ns.Id, SavedFd = savedFd, Switched = switched, Token = token };
+        frames[t_count] = new Frame { Target = target, TargetId = ns.Id, SavedFd = savedFd, HomeFd = homeFd, Switched = switched, Token = token };
         return new NamespaceScope(t_count++, token, Environment.CurrentManagedThreadId);
     }
 
@@ -96,7 +113,7 @@ internal static class ScopeStack
         int restoreErrno = 0;
         if (frame.Switched)
         {
-            int back = frame.SavedFd >= 0 ? frame.SavedFd : frames[depth - 1].Target.Fd;
+            int back = frame.SavedFd >= 0 ? frame.SavedFd : frame.HomeFd >= 0 ? frame.HomeFd : frames[depth - 1].Target.Fd;
             if (Libc.Setns(back, Libc.CLONE_NEWNET) != 0) restoreErrno = Libc.LastErrno;
         }
         if (frame.SavedFd >= 0) Libc.CloseRaw(frame.SavedFd);
