@@ -112,15 +112,19 @@ public sealed partial class NetworkNamespace : IDisposable
         var names = new List<string>();
         try
         {
-            // readdir order, unsorted, as iproute2 prints it.
-            foreach (string entry in Directory.EnumerateFileSystemEntries(options.RunDirectory))
-                names.Add(System.IO.Path.GetFileName(entry));
+            // readdir order, unsorted, as iproute2 prints it; every entry, dot-names included. The names only:
+            // no full path is built per entry.
+            var entries = new System.IO.Enumeration.FileSystemEnumerable<string>(options.RunDirectory,
+                static (ref System.IO.Enumeration.FileSystemEntry entry) => entry.FileName.ToString(), AllEntries);
+            names.AddRange(entries);
         }
         catch (DirectoryNotFoundException)
         {
         }
         return names;
     }
+
+    private static readonly EnumerationOptions AllEntries = new() { AttributesToSkip = 0, IgnoreInaccessible = false };
 
     /// <summary>True when the run directory has an entry of that name.</summary>
     public static bool Exists(string name) => Exists(name, NetworkNamespaceOptions.Default);
