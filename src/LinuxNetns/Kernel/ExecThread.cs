@@ -63,8 +63,7 @@ internal sealed class ExecThread
     public static ExecThread Run(int netFd, ExecMountNamespace plan, ProcessStartInfo startInfo)
     {
         var exec = new ExecThread(netFd, plan, startInfo);
-        // A small stack: the thread runs Process.Start and nothing else.
-        var thread = new Thread(static state => ((ExecThread)state!).Main(), 256 * 1024)
+        var thread = new Thread(static state => ((ExecThread)state!).Main())
         {
             IsBackground = true,
             Name = "netns:exec",
