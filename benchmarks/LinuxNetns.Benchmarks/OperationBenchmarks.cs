@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
@@ -22,6 +23,9 @@ public unsafe class OperationBenchmarks
     private BareThread _home = null!;
     private BareThread _worker = null!;
     private static readonly Action Empty = static () => { };
+    private static readonly ProcessStartInfo True = new("/bin/true") { UseShellExecute = false };
+    private byte* _targetName;
+    private byte* _etcDir;
 
     [GlobalSetup]
     public void Setup()
@@ -37,6 +41,10 @@ public unsafe class OperationBenchmarks
         // Start the runtime's lazy threads (sockets, signals, timer, pool) from home, before any thread switches.
         _ns.Run(Empty);
         new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp).Dispose();
+        _targetName = Bare.Z(_target);
+        _etcDir = Bare.Z("/etc/netns/" + _target);
+        // The first Process use starts the runtime's signal thread: from home, before the floor's exec thread switches.
+        Process.Start(True)!.WaitForExit();
         _home = new BareThread("floor:home", -1);
         _worker = new BareThread("floor:worker", _targetFd);
     }
@@ -130,4 +138,19 @@ public unsafe class OperationBenchmarks
 
     [BenchmarkCategory("CreateSocket"), Benchmark(Description = "ip netns exec NAME /bin/true")]
     public void Socket_Ip() => Ip.Netns("exec", _target, "/bin/true");
+
+    // ---- exec of /bin/true -------------------------------------------------------------------------
+
+    [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "library")]
+    public void Exec_Library()
+    {
+        using Process child = ExecInNamespace.Start(_ns, True);
+        child.WaitForExit();
+    }
+
+    [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "floor", Baseline = true)]
+    public void Exec_Floor() => BareExec.Run(_targetFd, _targetName, _etcDir, True);
+
+    [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "ip netns exec NAME /bin/true")]
+    public void Exec_Ip() => Ip.Netns("exec", _target, "/bin/true");
 }

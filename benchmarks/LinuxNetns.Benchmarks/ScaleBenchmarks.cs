@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 
@@ -29,22 +30,39 @@ public abstract class ScaleBase
     protected void DeleteAll() => Names.DeleteMine();
 }
 
-/// <summary>List and exec with N namespaces present.</summary>
+/// <summary>List and exec with N namespaces present (exec copies the whole mount table into its own mount namespace).</summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
-public unsafe class ScaleListBenchmarks : ScaleBase
+public unsafe class ScaleListExecBenchmarks : ScaleBase
 {
+    private static readonly ProcessStartInfo True = new("/bin/true") { UseShellExecute = false };
     private byte* _runDir;
+    private string _target = "";
+    private NetworkNamespace _ns = null!;
+    private int _targetFd;
+    private byte* _targetName;
+    private byte* _etcDir;
 
     [GlobalSetup]
     public void Setup()
     {
         CreateFillers();
         _runDir = Bare.Z(Names.RunDirectory);
+        _target = Names.New("exec");
+        _ns = NetworkNamespace.Create(_target);
+        _targetFd = Bare.OpenChecked(Bare.Z(Names.PathOf(_target)));
+        _targetName = Bare.Z(_target);
+        _etcDir = Bare.Z("/etc/netns/" + _target);
+        Process.Start(True)!.WaitForExit(); // the runtime's signal thread starts at home
     }
 
     [GlobalCleanup]
-    public void Cleanup() => DeleteAll();
+    public void Cleanup()
+    {
+        Bare.close(_targetFd);
+        _ns.Dispose();
+        DeleteAll();
+    }
 
     [BenchmarkCategory("list"), Benchmark(Description = "library")]
     public IReadOnlyList<string> List_Library() => NetworkNamespace.List();
@@ -54,6 +72,19 @@ public unsafe class ScaleListBenchmarks : ScaleBase
 
     [BenchmarkCategory("list"), Benchmark(Description = "ip netns list")]
     public void List_Ip() => Ip.Netns("list");
+
+    [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "library")]
+    public void Exec_Library()
+    {
+        using Process child = ExecInNamespace.Start(_ns, True);
+        child.WaitForExit();
+    }
+
+    [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "floor", Baseline = true)]
+    public void Exec_Floor() => BareExec.Run(_targetFd, _targetName, _etcDir, True);
+
+    [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "ip netns exec NAME /bin/true")]
+    public void Exec_Ip() => Ip.Netns("exec", _target, "/bin/true");
 }
 
 /// <summary>

@@ -28,6 +28,7 @@ public sealed partial class NetworkNamespace
         ArgumentNullException.ThrowIfNull(action);
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         HomeThread.EnsureRuntimeThreadsStarted();
+        TieringWorkerGuard.Ensure(); // as in Run<T>: new code's first-call JIT must find the tiering worker running
         // One reusable item per handle (taken atomically; a concurrent or nested call makes its own).
         ActionWorkItem item = Interlocked.Exchange(ref _actionItem, null) ?? new ActionWorkItem();
         item.Reset(action);
@@ -73,6 +74,7 @@ public sealed partial class NetworkNamespace
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         HomeThread.EnsureRuntimeThreadsStarted();
+        TieringWorkerGuard.Ensure(); // e.g. the first Socket constructor runs on the worker
         var item = new LibraryWorkItem<T>(func);
         _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
         item.ThrowIfFailed();
