@@ -36,4 +36,48 @@ internal static class SyscallProbe
         }
         return 0;
     }
+
+    /// <summary>
+    /// <c>--compare METHOD_A METHOD_B COUNT</c>: times single calls of two methods of <see cref="OperationBenchmarks"/>,
+    /// alternating A, B, A, B… so that a machine whose load drifts (other people's builds) affects both alike, and prints
+    /// the medians and their ratio. A sanity check for noisy machines, not a replacement for BenchmarkDotNet.
+    /// </summary>
+    public static int Compare(string methodA, string methodB, int count)
+    {
+        var target = new OperationBenchmarks();
+        var a = typeof(OperationBenchmarks).GetMethod(methodA)!.CreateDelegate<Action>(target);
+        var b = typeof(OperationBenchmarks).GetMethod(methodB)!.CreateDelegate<Action>(target);
+        target.Setup();
+        try
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                a();
+                b();
+            }
+            var ta = new double[count];
+            var tb = new double[count];
+            for (int i = 0; i < count; i++)
+            {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                a();
+                long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                b();
+                long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                ta[i] = (t1 - t0) * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+                tb[i] = (t2 - t1) * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+            }
+            Array.Sort(ta);
+            Array.Sort(tb);
+            double ma = ta[count / 2], mb = tb[count / 2];
+            Console.WriteLine($"{methodA}: median {ma:F1} us, p10 {ta[count / 10]:F1}, p90 {ta[count * 9 / 10]:F1}");
+            Console.WriteLine($"{methodB}: median {mb:F1} us, p10 {tb[count / 10]:F1}, p90 {tb[count * 9 / 10]:F1}");
+            Console.WriteLine($"ratio of medians {methodA}/{methodB}: {ma / mb:F2}");
+        }
+        finally
+        {
+            target.Cleanup();
+        }
+        return 0;
+    }
 }
