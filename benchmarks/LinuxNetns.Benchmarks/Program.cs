@@ -43,7 +43,18 @@ public static class Program
         if (orphans > 0) Console.WriteLine($"Removed {orphans} namespace(s) left by an earlier, interrupted run.");
         try
         {
-            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), config);
+            var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), config).ToList();
+            var reports = summaries.SelectMany(s => s.Reports).ToList();
+            if (reports.Count > 0)
+            {
+                var table = new StringWriter();
+                TargetsTable.Write(reports, table);
+                string path = Path.Combine(summaries[0].ResultsDirectoryPath, "targets.md");
+                File.WriteAllText(path, table.ToString());
+                Console.WriteLine();
+                Console.WriteLine($"// * Library vs. floor vs. ip netns, and the DESIGN.md §7 targets ({path}) *");
+                Console.Write(table);
+            }
         }
         finally
         {
