@@ -1,0 +1,193 @@
+using LinuxNetns.Tests.Infrastructure;
+
+namespace LinuxNetns.Tests.Differential;
+
+/// <summary>
+/// The <c>netns</c> tool against the real <c>ip netns</c>: every scenario runs once with each, in an isolated run
+/// directory, and must print the same stdout and end with the same exit codes (and, where iproute2's error text is
+/// promised, the same stderr: <c>run</c> lines include it).
+/// </summary>
+public sealed class NetnsToolDifferentialTests : NamespaceTest
+{
+    private readonly Differential _diff = new(RunPrefix);
+
+    public override void Dispose()
+    {
+        _diff.Dispose();
+        base.Dispose();
+    }
+
+    [RootFact]
+    public void List_of_an_empty_run_directory()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns
+            run nns list
+            run nns show
+            run nns -j list
+            run nns -j -p list
+            run nns --json list
+            """);
+        ip.StdOut.Should().Contain("[]\nrc=0\n[ ]\nrc=0\n");
+    }
+
+    [RootFact]
+    public void Add_list_and_delete()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns add $T-b
+            run nns list
+            run nns -j list
+            run nns -json -pretty show
+            run nns lst
+            run nns l
+            run nns delete $T-a
+            run nns list
+            run nns del $T-b
+            run nns -j list
+            run nns list
+            """);
+        ip.StdOut.Should().StartWith("rc=0\nrc=0\nT-b\nT-a\nrc=0\n");
+    }
+
+    [RootFact]
+    public void Add_of_an_existing_name()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns add $T-a
+            run nns a $T-a
+            run nns list
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().Contain("stderr: Cannot create namespace file \"/run/netns/T-a\": File exists");
+    }
+
+    [RootFact]
+    public void Bad_names_are_refused_before_anything_else()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            long=$(printf 'n%.0s' $(seq 256))
+            run nns add ..
+            run nns add .
+            run nns add x/y
+            run nns add ''
+            run nns add $long
+            run nns add ${long:1}
+            run nns list
+            run nns delete ..
+            run nns pids ''
+            run nns identify ''
+            run nns exec .. true
+            run nns list ..
+            run nns foo ..
+            run nns attach ../x 1
+            run nns -all delete ..
+            run nns list
+            """);
+        ip.StdOut.Should().Contain("rc=255\nstderr: Invalid netns name \"..\"\n");
+        ip.StdOut.Should().Contain("stderr: Invalid netns name \"x/y\"");
+    }
+
+    [RootFact]
+    public void Missing_names_missing_arguments_and_bad_pids()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns delete $T-none
+            run nns delete
+            run nns add
+            run nns pids
+            run nns pids $T-none
+            run nns pids $T-a $T-b
+            run nns attach $T-x
+            run nns attach $T-x notapid
+            run nns attach $T-x 0
+            run nns attach $T-x 12abc
+            run nns attach $T-x 999999999
+            run nns attach $T-x -5
+            run nns identify 1 2
+            run nns identify abc
+            run nns identify -1
+            run nns identify 999999999
+            run nns list
+            """);
+        ip.StdOut.Should().Contain("stderr: Cannot remove namespace file \"/run/netns/T-none\": No such file or directory");
+        ip.StdOut.Should().Contain("stderr: Bind /proc/999999999/ns/net -> /run/netns/T-x failed: No such file or directory");
+    }
+
+    [RootFact]
+    public void Attach_identify_and_pids_of_a_process_in_a_namespace()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            unshare --net sleep 600 >/dev/null 2>&1 & P=$!
+            waitns $P
+            run nns pids $T-c
+            run nns attach $T-c $P
+            run nns list
+            run nns identify $P
+            run nns pids $T-c | sed "s/^$P\$/PID/"
+            run nns identify
+            run nns identify $$ | sed "s/^$$\$/SELF/"
+            run nns attach $T-c $P
+            run nns attach $T-d 0x$(printf %x $P)
+            run nns list
+            run nns identify $P
+            run nns identify 0$P
+            run nns add $T-e
+            run nns pids $T-e
+            kill $P; wait $P 2>/dev/null
+            run nns pids $T-c
+            run nns delete $T-c
+            run nns delete $T-d
+            run nns delete $T-e
+            run nns list
+            """);
+        ip.StdOut.Should().Contain("T-c\nrc=0\nPID\nrc=0\n\nrc=0\n");
+    }
+
+    [RootFact]
+    public void All_delete_removes_every_name_of_the_private_run_directory()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns add $T-b
+            run nns add $T-c
+            run nns -all delete
+            run nns list
+            run nns -j list
+            run nns -all delete
+            run nns -a del $T-not-there
+            run nns add $T-d
+            run nns --all d
+            run nns list
+            """);
+        ip.StdOut.Should().StartWith("rc=0\nrc=0\nrc=0\nrc=0\nrc=0\n[]\nrc=0\n");
+    }
+
+    [RootFact]
+    public void Prefix_matching_options_help_and_unknown_commands()
+    {
+        _diff.AssertSame("""
+            run nns add $T-a
+            run nns li
+            run nns sh
+            run nns s
+            run nns ls
+            run nns -j -p -a list
+            run nns -js li
+            out nns -x list
+            out nns help
+            out nns h
+            out nns
+            out nns foo
+            out nns ''
+            out nns addd $T-b
+            run nns ad $T-b
+            run nns de $T-b
+            run nns d $T-a
+            run nns list
+            run nns -- list
+            """);
+    }
+}
