@@ -190,4 +190,35 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
             run nns -- list
             """);
     }
+
+    [RootFact]
+    public void Monitor_of_either_tool_reports_the_changes_made_by_both()
+    {
+        // One run: both monitors watch the same private run directory while both tools change it.
+        ScriptResult r = _diff.RunWith("netns", """
+            watching() { for i in $(seq 3000); do grep -qs '^inotify wd:' /proc/$1/fdinfo/* && return 0; sleep 0.01; done; return 1; }
+            lines() { for i in $(seq 3000); do [ "$(wc -l < "$1")" -ge "$2" ] && return 0; sleep 0.01; done; return 1; }
+            stdbuf -oL ip netns monitor > "$ERR.ip" & I=$!
+            netns monitor > "$ERR.nn" & N=$!
+            watching $I && watching $N || { echo "a monitor never started watching"; exit 1; }
+            ip netns add $T-x
+            netns add $T-y
+            ip netns delete $T-y
+            netns delete $T-x
+            unshare --net sleep 600 >/dev/null 2>&1 & P=$!
+            waitns $P
+            netns attach $T-z $P
+            ip netns delete $T-z
+            kill $P
+            lines "$ERR.ip" 6 && lines "$ERR.nn" 6 || echo "not every event arrived"
+            kill -TERM $I $N
+            wait $I; echo "ip monitor rc=$?"
+            wait $N; echo "netns monitor rc=$?"
+            echo "--- ip netns monitor"; cat "$ERR.ip"
+            echo "--- netns monitor"; cat "$ERR.nn"
+            """);
+        const string events = "add T-x\nadd T-y\ndelete T-y\ndelete T-x\nadd T-z\ndelete T-z\n";
+        r.StdOut.Should().Be("ip monitor rc=143\nnetns monitor rc=143\n--- ip netns monitor\n" + events + "--- netns monitor\n" + events, r.StdErr);
+        r.ExitCode.Should().Be(0, r.StdErr);
+    }
 }
