@@ -52,6 +52,23 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Names_with_quotes_tabs_backslashes_and_non_ascii_in_text_and_json()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add "$T-q\"x"
+            run nns add "$T-b\\s"
+            run nns add "$T-t$(printf '\t')ab"
+            run nns add "$T-a'b"
+            run nns add "$T-ü"
+            run nns list
+            run nns -j list
+            run nns -j -p list
+            run nns -all delete
+            """);
+        ip.StdOut.Should().Contain("{\"name\":\"T-q\\\"x\"}");
+    }
+
+    [RootFact]
     public void Add_of_an_existing_name()
     {
         var (ip, _) = _diff.AssertSame("""
