@@ -26,6 +26,7 @@ internal static unsafe partial class Libc
     public const int O_DIRECTORY = 0x10000;
     public const int O_CLOEXEC = 0x80000;
     public const int O_NONBLOCK = 0x800;
+    public const int O_PATH = 0x200000;
 
     // flock(2)
     public const int LOCK_EX = 2;
@@ -171,8 +172,8 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
     private static partial int IoctlImport(int fd, nuint request);
 
-    [LibraryImport(LibraryName, EntryPoint = "readlink", SetLastError = true)]
-    private static partial nint ReadlinkImport(byte* path, byte* buffer, nuint size);
+    [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true)]
+    private static partial nint ReadlinkatImport(int dirfd, byte* path, byte* buffer, nuint size);
 
     [LibraryImport(LibraryName, EntryPoint = "gettid")]
     private static partial int GettidImport();
@@ -312,13 +313,13 @@ internal static unsafe partial class Libc
 
     public static int Ioctl(int fd, nuint request) => IoctlImport(fd, request);
 
-    /// <summary>readlink(2) into <paramref name="buffer"/>; returns the length or -1.</summary>
+    /// <summary>readlinkat(2) into <paramref name="buffer"/>; returns the length or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Readlink(byte* path, Span<byte> buffer)
+    public static int ReadlinkAt(int dirfd, byte* path, Span<byte> buffer)
     {
         fixed (byte* b = buffer)
         {
-            return (int)ReadlinkImport(path, b, (nuint)buffer.Length);
+            return (int)ReadlinkatImport(dirfd, path, b, (nuint)buffer.Length);
         }
     }
 

@@ -9,16 +9,22 @@ namespace LinuxNetns.Kernel;
 /// the configured time, when stopped, or as soon as an item leaves it in other namespaces than it started in:
 /// such a thread is never reused.
 /// </summary>
+/// <remarks>
+/// Hand-off uses two <see cref="ManualResetEventSlim"/>s, which spin briefly before blocking: a caller that runs
+/// items in a loop pays no futex round trip on a machine with a spare core.
+/// </remarks>
 internal sealed class NamespaceThread
 {
-    private readonly object _gate = new();
+    private readonly object _callers = new();     // one caller at a time
+    private readonly object _gate = new();        // guards the state below; held only briefly
+    private readonly ManualResetEventSlim _workReady = new(false, SpinCount);
+    private readonly ManualResetEventSlim _workDone = new(false, SpinCount);
+    private const int SpinCount = 100;
     private readonly TimeSpan _idleTimeout;
     private readonly Thread _thread;
     private WorkItem? _queued;
-    private bool _busy;
     private bool _stopRequested;
     private bool _ended;
-    private bool _ready;
     private int _startErrno;
 
     private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target)
@@ -26,9 +32,6 @@ internal sealed class NamespaceThread
         _idleTimeout = idleTimeout;
         _thread = new Thread(() => Main(target)) { IsBackground = true, Name = name };
     }
-
-    /// <summary>The kernel thread id, once started.</summary>
-    public int ThreadId { get; private set; }
 
     /// <summary>True when the calling thread is this worker.</summary>
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
@@ -38,10 +41,8 @@ internal sealed class NamespaceThread
     {
         var worker = new NamespaceThread(name, idleTimeout, target);
         worker._thread.Start();
-        lock (worker._gate)
-        {
-            while (!worker._ready && !worker._ended) Monitor.Wait(worker._gate);
-        }
+        worker._workDone.Wait(); // set once the thread is in the namespace, or has failed to get there
+        worker._workDone.Reset();
         if (worker._startErrno != 0)
         {
             worker._thread.Join();
@@ -63,19 +64,18 @@ internal sealed class NamespaceThread
             item.Completed = true;
             return true;
         }
-        lock (_gate)
+        lock (_callers)
         {
-            while (_busy || _queued is not null)
+            lock (_gate)
             {
                 if (_ended || _stopRequested) return false;
-                Monitor.Wait(_gate);
+                _queued = item;
             }
-            if (_ended || _stopRequested) return false;
-            _queued = item;
-            Monitor.PulseAll(_gate);
-            while (!item.Completed) Monitor.Wait(_gate);
+            _workReady.Set();
+            _workDone.Wait();
+            _workDone.Reset();
         }
-        return true;
+        return item.Completed;
     }
 
     /// <summary>Asks the thread to end after the current item and waits for it, unless called from the thread itself.</summary>
@@ -84,74 +84,85 @@ internal sealed class NamespaceThread
         lock (_gate)
         {
             _stopRequested = true;
-            Monitor.PulseAll(_gate);
         }
+        _workReady.Set();
         if (!IsCurrentThread) _thread.Join();
     }
 
     private void Main(SafeFdHandle target)
     {
-        ThreadId = Libc.GetThreadId();
-        string[] snapshot;
+        using ThreadNamespaceLinks? links = EnterNamespace(target);
+        _workDone.Set();
+        if (links is null) return;
+
+        while (true)
+        {
+            bool signalled = _workReady.Wait(_idleTimeout);
+            WorkItem? item;
+            lock (_gate)
+            {
+                item = _queued;
+                _queued = null;
+                _workReady.Reset();
+                if (item is null && (!signalled || _stopRequested))
+                {
+                    _ended = true;
+                    return;
+                }
+            }
+            if (item is null) continue;
+
+            item.Execute();
+            if (item.PoisonsThread)
+            {
+                Retire(item);
+                return;
+            }
+            item.Completed = true;
+            _workDone.Set();
+
+            // Checked after the caller was released, off its path: a thread that user code left in other
+            // namespaces than it started in takes no further item; it ends, and the kernel drops its references.
+            if (!links.Unchanged())
+            {
+                Retire(null);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Marks the thread ended; an item that was queued meanwhile goes back to its caller unrun.</summary>
+    private void Retire(WorkItem? ranItem)
+    {
+        WorkItem? unrun;
+        lock (_gate)
+        {
+            _ended = true;
+            unrun = _queued;
+            _queued = null;
+        }
+        if (ranItem is not null) ranItem.Completed = true;
+        if (ranItem is not null || unrun is not null) _workDone.Set();
+    }
+
+    /// <summary>setns into the target; returns the thread's namespace links to watch, or null (and records errno) on failure.</summary>
+    private ThreadNamespaceLinks? EnterNamespace(SafeFdHandle target)
+    {
         bool added = false;
         try
         {
             target.DangerousAddRef(ref added);
             if (Libc.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
             {
-                int errno = Libc.LastErrno;
-                lock (_gate)
-                {
-                    _startErrno = errno;
-                    _ended = true;
-                    Monitor.PulseAll(_gate);
-                }
-                return;
+                _startErrno = Libc.LastErrno;
+                _ended = true;
+                return null;
             }
         }
         finally
         {
             if (added) target.DangerousRelease();
         }
-        snapshot = ThreadNamespaces.Snapshot();
-        lock (_gate)
-        {
-            _ready = true;
-            Monitor.PulseAll(_gate);
-        }
-
-        while (true)
-        {
-            WorkItem item;
-            lock (_gate)
-            {
-                while (_queued is null && !_stopRequested)
-                {
-                    if (!Monitor.Wait(_gate, _idleTimeout) && _queued is null) break;
-                }
-                if (_queued is null)
-                {
-                    _ended = true;
-                    Monitor.PulseAll(_gate);
-                    return;
-                }
-                item = _queued;
-                _queued = null;
-                _busy = true;
-            }
-
-            item.Execute();
-            bool reusable = !item.PoisonsThread && ThreadNamespaces.Matches(snapshot);
-
-            lock (_gate)
-            {
-                _busy = false;
-                item.Completed = true;
-                if (!reusable) _ended = true;
-                Monitor.PulseAll(_gate);
-            }
-            // A thread left in other namespaces than it started in ends here; the kernel drops its references.
-            if (!reusable) return;
-        }
+        return ThreadNamespaces.OpenLinks();
     }
 }

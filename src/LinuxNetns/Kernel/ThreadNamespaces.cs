@@ -40,57 +40,6 @@ internal static unsafe class ThreadNamespaces
         }
     }
 
-    /// <summary>
-    /// The links of the calling thread's namespaces that a worker thread must keep unchanged; read with one
-    /// readlink(2) each, no descriptor.
-    /// </summary>
-    public static string[] Snapshot()
-    {
-        var result = new string[WatchedLinks.Length];
-        Span<byte> buffer = stackalloc byte[64];
-        for (int i = 0; i < WatchedLinks.Length; i++)
-        {
-            int n = ReadLink(WatchedLinks[i], buffer);
-            result[i] = n < 0 ? "" : System.Text.Encoding.ASCII.GetString(buffer[..n]);
-        }
-        return result;
-    }
-
-    /// <summary>True when the calling thread's namespaces still match <paramref name="snapshot"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool Matches(string[] snapshot)
-    {
-        Span<byte> buffer = stackalloc byte[64];
-        for (int i = 0; i < WatchedLinks.Length; i++)
-        {
-            int n = ReadLink(WatchedLinks[i], buffer);
-            if (n < 0 || n != snapshot[i].Length) return false;
-            for (int j = 0; j < n; j++)
-            {
-                if (buffer[j] != snapshot[i][j]) return false;
-            }
-        }
-        return true;
-    }
-
-    // net, mnt, uts, ipc, cgroup and the pid namespace for children: what unshare(2) can change on a thread of a
-    // multithreaded process. A worker whose links change after user code ran is not reused.
-    private static readonly byte[][] WatchedLinks =
-    [
-        "/proc/thread-self/ns/net\0"u8.ToArray(),
-        "/proc/thread-self/ns/mnt\0"u8.ToArray(),
-        "/proc/thread-self/ns/uts\0"u8.ToArray(),
-        "/proc/thread-self/ns/ipc\0"u8.ToArray(),
-        "/proc/thread-self/ns/cgroup\0"u8.ToArray(),
-        "/proc/thread-self/ns/pid_for_children\0"u8.ToArray(),
-    ];
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int ReadLink(byte[] path, Span<byte> buffer)
-    {
-        fixed (byte* p = path)
-        {
-            return Libc.Readlink(p, buffer);
-        }
-    }
+    /// <summary>Opens the calling thread's <c>/proc/thread-self/ns</c> directory, for <see cref="ThreadNamespaceLinks"/>.</summary>
+    public static ThreadNamespaceLinks OpenLinks() => new(Libc.Open("/proc/thread-self/ns", Libc.O_PATH | Libc.O_DIRECTORY));
 }

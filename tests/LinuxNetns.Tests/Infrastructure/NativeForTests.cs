@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+
+namespace LinuxNetns.Tests.Infrastructure;
+
+/// <summary>Raw syscalls that tests use to misbehave on purpose (unshare in a worker, break a restore).</summary>
+internal static partial class NativeForTests
+{
+    public const int CLONE_NEWUTS = 0x04000000;
+    public const int CLONE_NEWNET = 0x40000000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int unshare(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup2(int oldfd, int newfd);
+
+    [LibraryImport("libc")]
+    public static partial int gettid();
+
+    /// <summary>The identity of the calling thread's network namespace, as the kernel shows it.</summary>
+    public static NamespaceId CurrentThreadNamespace()
+    {
+        using NetworkNamespace current = NetworkNamespace.OpenCurrentThread();
+        return current.Id;
+    }
+
+    /// <summary>The descriptors of this process that refer to a network namespace (<c>net:[…]</c> links).</summary>
+    public static List<int> NetNamespaceFds() =>
+        Directory.EnumerateFileSystemEntries("/proc/self/fd")
+            .Select(p => (Fd: int.Parse(Path.GetFileName(p)), Target: SafeReadLink(p)))
+            .Where(x => x.Target?.StartsWith("net:[") == true)
+            .Select(x => x.Fd)
+            .ToList();
+
+    /// <summary>Number of threads of this process whose name starts with <paramref name="prefix"/>.</summary>
+    public static int ThreadsNamed(string prefix) =>
+        Directory.EnumerateDirectories("/proc/self/task").Count(t =>
+        {
+            try
+            {
+                return File.ReadAllText(t + "/comm").StartsWith(prefix, StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+
+    private static string? SafeReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}

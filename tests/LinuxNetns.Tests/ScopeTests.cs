@@ -1,0 +1,292 @@
+using System.Runtime.CompilerServices;
+using LinuxNetns.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace LinuxNetns.Tests;
+
+/// <summary>NamespaceScope: the calling thread, switched and restored.</summary>
+public sealed class ScopeTests : NamespaceTest
+{
+    [RootFact]
+    public void Enter_switches_the_calling_thread_and_dispose_restores_it()
+    {
+        string name = NewName("enter");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            NamespaceId home = NativeForTests.CurrentThreadNamespace();
+            using (ns.Enter())
+            {
+                NativeForTests.CurrentThreadNamespace().Should().Be(ns.Id);
+                // What the kernel shows for this very thread agrees.
+                string link = new FileInfo($"/proc/self/task/{NativeForTests.gettid()}/ns/net").LinkTarget!;
+                link.Should().Be(ns.Id.ToString());
+            }
+            NativeForTests.CurrentThreadNamespace().Should().Be(home);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void Nested_scopes_restore_in_order()
+    {
+        string a = NewName("nest-a");
+        string b = NewName("nest-b");
+        using (NetworkNamespace nsA = NetworkNamespace.Create(a))
+        using (NetworkNamespace nsB = NetworkNamespace.Create(b))
+        {
+            NamespaceId home = NativeForTests.CurrentThreadNamespace();
+            using (nsA.Enter())
+            {
+                using (nsB.Enter())
+                {
+                    NativeForTests.CurrentThreadNamespace().Should().Be(nsB.Id);
+                    using (nsB.Enter())
+                    {
+                        // Same namespace again: nothing to switch.
+                        NativeForTests.CurrentThreadNamespace().Should().Be(nsB.Id);
+                    }
+                    NativeForTests.CurrentThreadNamespace().Should().Be(nsB.Id);
+                    using (nsA.Enter())
+                    {
+                        NativeForTests.CurrentThreadNamespace().Should().Be(nsA.Id);
+                    }
+                    NativeForTests.CurrentThreadNamespace().Should().Be(nsB.Id);
+                }
+                NativeForTests.CurrentThreadNamespace().Should().Be(nsA.Id);
+            }
+            NativeForTests.CurrentThreadNamespace().Should().Be(home);
+
+            // Entering the namespace the thread is already in (the home one) is a scope that switches nothing.
+            using (NetworkNamespace self = NetworkNamespace.OpenCurrentThread())
+            using (self.Enter())
+            {
+                NativeForTests.CurrentThreadNamespace().Should().Be(home);
+            }
+        }
+        NetworkNamespace.Delete(a);
+        NetworkNamespace.Delete(b);
+    }
+
+    [RootFact]
+    public void An_exception_inside_the_scope_still_restores_the_thread()
+    {
+        string name = NewName("throw");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            NamespaceId home = NativeForTests.CurrentThreadNamespace();
+            Action act = () =>
+            {
+                using (ns.Enter())
+                {
+                    throw new InvalidOperationException("inside");
+                }
+            };
+            act.Should().Throw<InvalidOperationException>().WithMessage("inside");
+            NativeForTests.CurrentThreadNamespace().Should().Be(home);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    /// <summary>The layout of <see cref="NamespaceScope"/>'s fields, to carry its bits to another thread.</summary>
+    private struct ScopeFields
+    {
+#pragma warning disable CS0649 // written through Unsafe.As
+        public int Depth, Token, ThreadId;
+#pragma warning restore CS0649
+    }
+
+    [RootFact]
+    public void Dispose_on_another_thread_throws_and_changes_no_thread()
+    {
+        string name = NewName("other");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            NamespaceScope scope = ns.Enter();
+            // A scope cannot reach another thread in safe code; copy its bits the way unsafe code could.
+            ScopeFields bits = Unsafe.As<NamespaceScope, ScopeFields>(ref scope);
+            Exception? error = null;
+            NamespaceId otherBefore = default, otherAfter = default;
+            var other = new Thread(() =>
+            {
+                otherBefore = NativeForTests.CurrentThreadNamespace();
+                NamespaceScope stolen = Unsafe.As<ScopeFields, NamespaceScope>(ref bits);
+                try
+                {
+                    stolen.Dispose();
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+                otherAfter = NativeForTests.CurrentThreadNamespace();
+            });
+            other.Start();
+            other.Join();
+
+            error.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Contain("No thread was changed");
+            otherAfter.Should().Be(otherBefore);
+            NativeForTests.CurrentThreadNamespace().Should().Be(ns.Id, "the entering thread is still inside");
+            scope.Dispose();
+            NativeForTests.CurrentThreadNamespace().Should().Be(NamespaceDiagnostics.HomeNamespace);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void Disposing_an_outer_scope_before_the_inner_one_throws()
+    {
+        string name = NewName("order");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        using (NetworkNamespace self = NetworkNamespace.OpenCurrentThread())
+        {
+            NamespaceScope outer = ns.Enter();
+            NamespaceScope inner = self.Enter();
+            try
+            {
+                outer.Dispose();
+                throw new Xunit.Sdk.XunitException("expected InvalidOperationException");
+            }
+            catch (InvalidOperationException e)
+            {
+                e.Message.Should().Contain("innermost first");
+            }
+            NativeForTests.CurrentThreadNamespace().Should().Be(self.Id);
+            inner.Dispose();
+            NativeForTests.CurrentThreadNamespace().Should().Be(ns.Id);
+            outer.Dispose();
+            outer.Dispose(); // a second dispose of the same scope does nothing
+            NativeForTests.CurrentThreadNamespace().Should().Be(self.Id);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void A_failed_restore_is_a_typed_error_and_the_thread_is_refused_afterwards()
+    {
+        string name = NewName("restore");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            Exception? restoreError = null, laterError = null;
+            NamespaceId stuckIn = default;
+            // A thread of the test's own, which ends afterwards: that is what the library tells users to do.
+            var victim = new Thread(() =>
+            {
+                List<int> before = NativeForTests.NetNamespaceFds();
+                NamespaceScope scope = ns.Enter();
+                // The scope saved the previous namespace in a new descriptor: replace it by /dev/null.
+                int saved = NativeForTests.NetNamespaceFds().Except(before).Single();
+                using (FileStream devNull = File.OpenRead("/dev/null"))
+                {
+                    NativeForTests.dup2((int)devNull.SafeFileHandle.DangerousGetHandle(), saved).Should().Be(saved);
+                }
+                try
+                {
+                    scope.Dispose();
+                }
+                catch (Exception e)
+                {
+                    restoreError = e;
+                }
+                stuckIn = NativeForTests.CurrentThreadNamespace();
+                try
+                {
+                    using (ns.Enter()) { }
+                }
+                catch (Exception e)
+                {
+                    laterError = e;
+                }
+            });
+            victim.Start();
+            victim.Join();
+
+            restoreError.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
+            stuckIn.Should().Be(ns.Id, "the thread could not leave");
+            laterError.Should().BeOfType<NamespaceRestoreException>();
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void Enter_and_exit_allocate_nothing()
+    {
+        string name = NewName("alloc");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                using (ns.Enter()) { }
+            }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                using (ns.Enter())
+                using (ns.Enter()) { }
+            }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            allocated.Should().Be(0);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [Fact]
+    public void The_compiler_refuses_a_scope_across_await()
+    {
+        const string acrossAwait = """
+            using System.Threading.Tasks;
+            using LinuxNetns;
+            static class C
+            {
+                static async Task UsingDeclaration(NetworkNamespace ns)
+                {
+                    using var scope = ns.Enter();
+                    await Task.Yield();
+                }
+
+                static async Task UsingBlock(NetworkNamespace ns)
+                {
+                    using (ns.Enter())
+                    {
+                        await Task.Yield();
+                    }
+                }
+
+                static async Task ExplicitDispose(NetworkNamespace ns)
+                {
+                    var scope = ns.Enter();
+                    await Task.Yield();
+                    scope.Dispose();
+                }
+            }
+            """;
+        const string withoutAwait = """
+            using System.Threading.Tasks;
+            using LinuxNetns;
+            static class C
+            {
+                static async Task M(NetworkNamespace ns)
+                {
+                    using (ns.Enter()) { }
+                    await Task.Yield();
+                }
+            }
+            """;
+        Compile(withoutAwait).Should().BeEmpty("the control snippet is valid");
+        Compile(acrossAwait).Where(d => d.Id == "CS4007" && d.GetMessage().Contains("NamespaceScope"))
+            .Should().HaveCount(3, "each of the three ways to hold a scope across an await is refused");
+    }
+
+    private static List<Diagnostic> Compile(string source)
+    {
+        var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(':')
+            .Select(p => MetadataReference.CreateFromFile(p))
+            .Append(MetadataReference.CreateFromFile(typeof(NetworkNamespace).Assembly.Location));
+        var compilation = CSharpCompilation.Create("snippet",
+            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest))],
+            references.DistinctBy(r => r.Display),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        // CS4007 comes from lowering the async method, so emit: GetDiagnostics() alone does not report it.
+        return compilation.Emit(Stream.Null).Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+    }
+}
