@@ -193,6 +193,7 @@ public sealed partial class NetworkNamespace : IDisposable
     public void Dispose()
     {
         _worker.Close();
+        DisposeNetlink();
         _fd.Dispose();
     }
 

@@ -5,6 +5,7 @@ using LinuxNetns;
 //   create NAME        NetworkNamespace.Create, then Delete
 //   open NAME          NetworkNamespace.Open
 //   wait-open NAME     read one line from stdin, then open NAME
+//   hygiene NAME       first use of Enter, Run and CreateSocket in a fresh process; prints the stray threads after
 try
 {
     string command = args[0];
@@ -24,6 +25,16 @@ try
             break;
         case "open":
             using (var ns = NetworkNamespace.Open(args[1])) Console.WriteLine($"ok {ns.Id}");
+            break;
+        case "hygiene":
+            using (NetworkNamespace ns = NetworkNamespace.Create(args[1]))
+            {
+                using (ns.Enter()) { }
+                ns.Run(() => { });
+                using (ns.CreateSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp)) { }
+            }
+            NetworkNamespace.Delete(args[1]);
+            Console.WriteLine("ok strays: " + string.Join(", ", NamespaceDiagnostics.FindStrayThreads()));
             break;
         default:
             Console.WriteLine($"unknown command {command}");

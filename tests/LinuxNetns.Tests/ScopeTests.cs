@@ -169,9 +169,11 @@ public sealed class ScopeTests : NamespaceTest
         {
             Exception? restoreError = null, laterError = null;
             NamespaceId stuckIn = default;
+            int victimTid = 0;
             // A thread of the test's own, which ends afterwards: that is what the library tells users to do.
             var victim = new Thread(() =>
             {
+                victimTid = NativeForTests.gettid();
                 List<int> before = NativeForTests.NetNamespaceFds();
                 NamespaceScope scope = ns.Enter();
                 // The scope saved the previous namespace in a new descriptor: replace it by /dev/null.
@@ -200,6 +202,7 @@ public sealed class ScopeTests : NamespaceTest
             });
             victim.Start();
             victim.Join();
+            NativeForTests.WaitForThreadToEnd(victimTid);
 
             restoreError.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
             stuckIn.Should().Be(ns.Id, "the thread could not leave");

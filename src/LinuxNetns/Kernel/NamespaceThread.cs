@@ -94,7 +94,20 @@ internal sealed class NamespaceThread
         using ThreadNamespaceLinks? links = EnterNamespace(target);
         _workDone.Set();
         if (links is null) return;
+        try
+        {
+            Serve(links);
+        }
+        finally
+        {
+            // The OS thread outlives Join() by a moment: leave the namespace now, so that nothing of ours is seen
+            // in it, or holds it, once Stop() has returned.
+            LeaveToHome();
+        }
+    }
 
+    private void Serve(ThreadNamespaceLinks links)
+    {
         while (true)
         {
             bool signalled = _workReady.Wait(_idleTimeout);
@@ -128,6 +141,21 @@ internal sealed class NamespaceThread
                 Retire(null);
                 return;
             }
+        }
+    }
+
+    private static void LeaveToHome()
+    {
+        SafeFdHandle home = ThreadNamespaces.Home;
+        bool added = false;
+        try
+        {
+            home.DangerousAddRef(ref added);
+            Libc.Setns(home.Fd, Libc.CLONE_NEWNET);
+        }
+        finally
+        {
+            if (added) home.DangerousRelease();
         }
     }
 

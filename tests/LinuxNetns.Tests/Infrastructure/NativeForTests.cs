@@ -49,6 +49,13 @@ internal static partial class NativeForTests
             }
         });
 
+    /// <summary>Waits (bounded) until kernel thread <paramref name="tid"/> is gone: an OS thread outlives Join() by a moment.</summary>
+    public static void WaitForThreadToEnd(int tid)
+    {
+        for (int i = 0; i < 500 && Directory.Exists($"/proc/self/task/{tid}"); i++) Thread.Sleep(10);
+        Directory.Exists($"/proc/self/task/{tid}").Should().BeFalse($"thread {tid} should have ended");
+    }
+
     private static string? SafeReadLink(string path)
     {
         try

@@ -1,0 +1,131 @@
+using System.Runtime.InteropServices;
+
+namespace LinuxNetns.Interop;
+
+// Sockets for rtnetlink: socket, bind, getsockname, setsockopt, send, recv.
+internal static unsafe partial class Libc
+{
+    // socket(2)
+    public const int AF_NETLINK = 16;
+    public const int SOCK_RAW = 3;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int NETLINK_ROUTE = 0;
+
+    // setsockopt(2) levels and netlink options (linux/netlink.h)
+    public const int SOL_SOCKET = 1;
+    public const int SO_RCVBUF = 8;
+    public const int SOL_NETLINK = 270;
+    public const int NETLINK_CAP_ACK = 10;
+    public const int NETLINK_EXT_ACK = 11;
+    public const int NETLINK_GET_STRICT_CHK = 12;
+
+    // recv(2) flags
+    public const int MSG_PEEK = 0x2;
+    public const int MSG_TRUNC = 0x20;
+
+    public const int ENODEV = 19;
+    public const int ENOPROTOOPT = 92;
+    public const int ENOBUFS = 105;
+
+    /// <summary>struct sockaddr_nl.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrNetlink
+    {
+        public ushort Family;
+        private ushort _pad;
+        public uint PortId;
+        public uint Groups;
+    }
+
+    [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
+    private static partial int SocketImport(int domain, int type, int protocol);
+
+    [LibraryImport(LibraryName, EntryPoint = "bind", SetLastError = true)]
+    private static partial int BindImport(int fd, SockAddrNetlink* address, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "getsockname", SetLastError = true)]
+    private static partial int GetsocknameImport(int fd, SockAddrNetlink* address, uint* length);
+
+    [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetsockoptImport(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
+    private static partial nint SendImport(int fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "recv", SetLastError = true)]
+    private static partial nint RecvImport(int fd, byte* buffer, nuint length, int flags);
+
+    /// <summary>A NETLINK_ROUTE socket in the calling thread's network namespace (SOCK_CLOEXEC); invalid on failure.</summary>
+    public static SafeFdHandle OpenRouteNetlinkSocket() =>
+        new(SocketImport(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+
+    /// <summary>Binds a netlink socket to a kernel-chosen port id and returns that id; -1 on failure (errno kept).</summary>
+    public static long BindNetlink(SafeFdHandle fd)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            var address = new SockAddrNetlink { Family = AF_NETLINK };
+            if (BindImport(fd.Fd, &address, (uint)sizeof(SockAddrNetlink)) != 0) return -1;
+            uint length = (uint)sizeof(SockAddrNetlink);
+            if (GetsocknameImport(fd.Fd, &address, &length) != 0) return -1;
+            return address.PortId;
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>setsockopt(2) with an int value.</summary>
+    public static int SetSocketOption(SafeFdHandle fd, int level, int name, int value)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            return SetsockoptImport(fd.Fd, level, name, &value, sizeof(int));
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>send(2) of a whole buffer; returns the byte count or -1 (errno kept).</summary>
+    public static long Send(SafeFdHandle fd, ReadOnlySpan<byte> data)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            fixed (byte* p = data)
+            {
+                return SendImport(fd.Fd, p, (nuint)data.Length, 0);
+            }
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>recv(2); with MSG_TRUNC returns the datagram's real length even if larger than the buffer.</summary>
+    public static long Receive(SafeFdHandle fd, Span<byte> buffer, int flags)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            fixed (byte* p = buffer)
+            {
+                return RecvImport(fd.Fd, p, (nuint)buffer.Length, flags);
+            }
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+}

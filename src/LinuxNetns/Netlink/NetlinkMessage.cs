@@ -1,0 +1,115 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace LinuxNetns.Netlink;
+
+/// <summary>One received netlink message: its header fields and a copy of its payload.</summary>
+internal sealed class NetlinkMessage(ushort type, ushort flags, uint sequence, uint portId, byte[] payload)
+{
+    public ushort Type { get; } = type;
+    public ushort Flags { get; } = flags;
+    public uint Sequence { get; } = sequence;
+    public uint PortId { get; } = portId;
+
+    /// <summary>Everything after the nlmsghdr.</summary>
+    public byte[] Payload { get; } = payload;
+
+    /// <summary>Reads the fixed family header at the start of the payload (zero-filled if the payload is shorter).</summary>
+    public T Header<T>() where T : unmanaged
+    {
+        int size = Marshal.SizeOf<T>();
+        if (Payload.Length >= size) return MemoryMarshal.Read<T>(Payload);
+        Span<byte> padded = stackalloc byte[size];
+        Payload.CopyTo(padded);
+        return MemoryMarshal.Read<T>(padded);
+    }
+
+    /// <summary>The attributes that follow a fixed header of <typeparamref name="T"/>.</summary>
+    public AttributeReader Attributes<T>() where T : unmanaged
+    {
+        int start = Rtnl.Align(Marshal.SizeOf<T>());
+        return new AttributeReader(start >= Payload.Length ? ReadOnlySpan<byte>.Empty : Payload.AsSpan(start));
+    }
+
+    /// <summary>
+    /// Splits a datagram into messages. Stops at a truncated or malformed header rather than reading past it.
+    /// </summary>
+    public static void Split(ReadOnlySpan<byte> datagram, List<NetlinkMessage> into)
+    {
+        while (datagram.Length >= Rtnl.HeaderLength)
+        {
+            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(datagram);
+            if (length < Rtnl.HeaderLength || length > datagram.Length)
+                throw new InvalidDataException($"Malformed netlink message: length {length} in a datagram of {datagram.Length} bytes.");
+            ushort type = BinaryPrimitives.ReadUInt16LittleEndian(datagram[4..]);
+            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(datagram[6..]);
+            uint sequence = BinaryPrimitives.ReadUInt32LittleEndian(datagram[8..]);
+            uint portId = BinaryPrimitives.ReadUInt32LittleEndian(datagram[12..]);
+            into.Add(new NetlinkMessage(type, flags, sequence, portId, datagram[Rtnl.HeaderLength..length].ToArray()));
+            int next = Rtnl.Align(length);
+            if (next >= datagram.Length) break;
+            datagram = datagram[next..];
+        }
+    }
+}
+
+/// <summary>Walks a run of netlink attributes (type with the NESTED / NET_BYTEORDER bits masked off, payload).</summary>
+internal ref struct AttributeReader
+{
+    private ReadOnlySpan<byte> _rest;
+
+    public AttributeReader(ReadOnlySpan<byte> attributes)
+    {
+        _rest = attributes;
+        Type = 0;
+        Value = default;
+    }
+
+    public ushort Type { get; private set; }
+
+    public ReadOnlySpan<byte> Value { get; private set; }
+
+    /// <summary>Advances to the next attribute; false at the end (or at a malformed tail, which is ignored).</summary>
+    public bool MoveNext()
+    {
+        if (_rest.Length < Rtnl.AttributeHeaderLength) return false;
+        int length = BinaryPrimitives.ReadUInt16LittleEndian(_rest);
+        if (length < Rtnl.AttributeHeaderLength || length > _rest.Length) return false;
+        Type = (ushort)(BinaryPrimitives.ReadUInt16LittleEndian(_rest[2..]) & Rtnl.NLA_TYPE_MASK);
+        Value = _rest[Rtnl.AttributeHeaderLength..length];
+        int next = Rtnl.Align(length);
+        _rest = next >= _rest.Length ? ReadOnlySpan<byte>.Empty : _rest[next..];
+        return true;
+    }
+
+    public readonly AttributeReader GetEnumerator() => this;
+
+    public readonly AttributeReader Current => this;
+
+    // ---- value decoders ----
+
+    public readonly byte U8 => Value.Length >= 1 ? Value[0] : (byte)0;
+
+    public readonly uint U32 => Value.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(Value) : 0;
+
+    public readonly int S32 => unchecked((int)U32);
+
+    /// <summary>A string attribute, without its terminating NUL.</summary>
+    public readonly string String
+    {
+        get
+        {
+            ReadOnlySpan<byte> v = Value;
+            int nul = v.IndexOf((byte)0);
+            return Encoding.UTF8.GetString(nul < 0 ? v : v[..nul]);
+        }
+    }
+
+    /// <summary>An address attribute (4 or 16 bytes, network order).</summary>
+    public readonly IPAddress? Address => Value.Length is 4 or 16 ? new IPAddress(Value) : null;
+
+    /// <summary>The attributes nested in this one.</summary>
+    public readonly AttributeReader Nested => new(Value);
+}

@@ -1,0 +1,238 @@
+using System.Buffers.Binary;
+using LinuxNetns.Interop;
+using LinuxNetns.Kernel;
+using LinuxNetns.Logging;
+using Microsoft.Extensions.Logging;
+
+namespace LinuxNetns.Netlink;
+
+/// <summary>
+/// A NETLINK_ROUTE socket. A socket belongs for its whole life to the network namespace it was created in, so it is
+/// created there (on the namespace's worker thread unless the caller is already in it) and can then be used from
+/// any thread. One request at a time: requests are serialized by a lock and matched to replies by sequence number.
+/// </summary>
+internal sealed class NetlinkSocket : IDisposable
+{
+    private readonly SafeFdHandle _fd;
+    private readonly object _lock = new();
+    private readonly ILogger _log;
+    private byte[] _receiveBuffer;
+    private uint _sequence;
+
+    private NetlinkSocket(SafeFdHandle fd, uint portId, string target, ILogger log, int receiveBufferSize)
+    {
+        _receiveBuffer = new byte[receiveBufferSize];
+        _fd = fd;
+        PortId = portId;
+        Target = target;
+        _log = log;
+        // Like iproute2, start from a time-derived number so replies to an earlier socket's port are never mistaken for ours.
+        _sequence = (uint)Environment.TickCount;
+    }
+
+    /// <summary>The port id the kernel bound this socket to.</summary>
+    public uint PortId { get; }
+
+    /// <summary>The namespace the socket lives in, for messages.</summary>
+    public string Target { get; }
+
+    /// <summary>Opens a socket in <paramref name="ns"/>; directly when the calling thread is already there.</summary>
+    public static NetlinkSocket OpenIn(NetworkNamespace ns)
+    {
+        string target = ns.ToString();
+        ILogger log = ns.Options.Logger;
+        NamespaceId? current = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
+        return current == ns.Id ? OpenHere(target, log) : ns.Run(() => OpenHere(target, log));
+    }
+
+    /// <summary>Datagrams received so far (diagnostics and tests: a multi-part dump takes several).</summary>
+    public int DatagramsReceived { get; private set; }
+
+    /// <summary>Opens a socket in the calling thread's namespace.</summary>
+    /// <param name="target">The namespace, for messages.</param>
+    /// <param name="log">Where to log.</param>
+    /// <param name="receiveBufferSize">The initial receive buffer; the kernel sizes dump parts to what we read with
+    /// (up to 32 KiB), and the buffer grows for any larger datagram.</param>
+    public static NetlinkSocket OpenHere(string target, ILogger log, int receiveBufferSize = 32 * 1024)
+    {
+        SafeFdHandle fd = Libc.OpenRouteNetlinkSocket();
+        if (fd.IsInvalid)
+        {
+            int errno = Libc.LastErrno;
+            fd.Dispose();
+            throw Errno.Exception("socket(AF_NETLINK, NETLINK_ROUTE)", target, errno);
+        }
+        try
+        {
+            // Extended ACK: the kernel explains its refusals in text. Capped ACK: it does not echo our request back.
+            // Strict checking: dump filters (e.g. NETNSA_TARGET_NSID) are honoured, malformed requests refused.
+            // All three are optional (older kernels): a failure only costs detail.
+            Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, 1);
+            Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, 1);
+            Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_GET_STRICT_CHK, 1);
+            long portId = Libc.BindNetlink(fd);
+            if (portId < 0) throw Errno.Exception("bind netlink socket", target, Libc.LastErrno);
+            log.NetlinkSocketOpened(target, (uint)portId);
+            return new NetlinkSocket(fd, (uint)portId, target, log, receiveBufferSize);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Sends a request with NLM_F_ACK and waits for the kernel's answer: returns the reply messages that came before
+    /// the ACK (none for most changes, one for a get). A refusal becomes a <see cref="NetlinkException"/>.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="operation">What it does, for messages.</param>
+    /// <param name="advice">What to tell the user for a given errno, or null for the default.</param>
+    public List<NetlinkMessage> Request(NetlinkRequest request, string operation, Func<int, string?>? advice = null)
+    {
+        request.AddFlags(Rtnl.NLM_F_ACK);
+        return Transact(request, operation, advice, dump: false, out _);
+    }
+
+    /// <summary>
+    /// Sends a dump request (NLM_F_DUMP) and collects every message of the multi-part reply until NLMSG_DONE. A dump
+    /// that the kernel marks interrupted (the table changed meanwhile) is repeated, up to three times.
+    /// </summary>
+    public List<NetlinkMessage> Dump(Func<NetlinkRequest> request, string operation, Func<int, string?>? advice = null)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            NetlinkRequest r = request();
+            r.AddFlags(Rtnl.NLM_F_DUMP);
+            List<NetlinkMessage> replies = Transact(r, operation, advice, dump: true, out bool interrupted);
+            if (!interrupted || attempt == 3) return replies;
+            _log.NetlinkDumpInterrupted(operation, Target, attempt);
+        }
+    }
+
+    private List<NetlinkMessage> Transact(NetlinkRequest request, string operation, Func<int, string?>? advice, bool dump, out bool interrupted)
+    {
+        interrupted = false;
+        var replies = new List<NetlinkMessage>();
+        var batch = new List<NetlinkMessage>();
+        lock (_lock)
+        {
+            uint sequence = ++_sequence;
+            ReadOnlySpan<byte> bytes = request.Complete(sequence);
+            _log.NetlinkRequest(operation, Rtnl.TypeName(request.Type), Target, sequence, bytes.Length);
+            long sent;
+            do sent = Libc.Send(_fd, bytes);
+            while (sent < 0 && Libc.LastErrno == Libc.EINTR);
+            if (sent < 0) throw Fail(operation, Libc.LastErrno, null, advice);
+
+            while (true)
+            {
+                batch.Clear();
+                ReceiveDatagram(batch, operation);
+                foreach (NetlinkMessage m in batch)
+                {
+                    // Replies to an earlier request that was abandoned half-way (e.g. an exception mid-dump) are skipped.
+                    if (m.Sequence != sequence || (m.PortId != PortId && m.PortId != 0)) continue;
+                    switch (m.Type)
+                    {
+                        case Rtnl.NLMSG_NOOP:
+                            continue;
+                        case Rtnl.NLMSG_ERROR:
+                        {
+                            (int errno, string? text) = ParseError(m);
+                            if (errno != 0) throw Fail(operation, errno, text, advice);
+                            return replies; // the ACK
+                        }
+                        case Rtnl.NLMSG_DONE:
+                        {
+                            (int errno, string? text) = ParseError(m);
+                            if (errno != 0) throw Fail(operation, errno, text, advice);
+                            return replies;
+                        }
+                        case Rtnl.NLMSG_OVERRUN:
+                            throw Fail(operation, Libc.ENOBUFS, "netlink data overrun", advice);
+                        default:
+                            if ((m.Flags & Rtnl.NLM_F_DUMP_INTR) != 0) interrupted = true;
+                            replies.Add(m);
+                            // A single (non-multipart) reply to a non-dump request is followed by the ACK we asked for.
+                            continue;
+                    }
+                }
+            }
+        }
+    }
+
+    private void ReceiveDatagram(List<NetlinkMessage> into, string operation)
+    {
+        while (true)
+        {
+            // Peek first to learn the datagram's size: a dump part can exceed any fixed buffer.
+            long size = Libc.Receive(_fd, _receiveBuffer, Libc.MSG_PEEK | Libc.MSG_TRUNC);
+            if (size < 0)
+            {
+                int errno = Libc.LastErrno;
+                if (errno == Libc.EINTR) continue;
+                throw Fail(operation, errno, null, null);
+            }
+            if (size > _receiveBuffer.Length) _receiveBuffer = new byte[Math.Max(size, _receiveBuffer.Length * 2)];
+            long n = Libc.Receive(_fd, _receiveBuffer, 0);
+            if (n < 0)
+            {
+                int errno = Libc.LastErrno;
+                if (errno == Libc.EINTR) continue;
+                throw Fail(operation, errno, null, null);
+            }
+            DatagramsReceived++;
+            NetlinkMessage.Split(_receiveBuffer.AsSpan(0, (int)n), into);
+            return;
+        }
+    }
+
+    /// <summary>
+    /// struct nlmsgerr: a negative errno, the header of our request (its payload too unless capped), then, with
+    /// NLM_F_ACK_TLVS, the extended-ACK attributes. NLMSG_DONE carries only the errno and the attributes.
+    /// </summary>
+    internal static (int Errno, string? Text) ParseError(NetlinkMessage m)
+    {
+        ReadOnlySpan<byte> p = m.Payload;
+        if (p.Length < 4) return (0, null);
+        int errno = -BinaryPrimitives.ReadInt32LittleEndian(p);
+        if ((m.Flags & Rtnl.NLM_F_ACK_TLVS) == 0) return (errno, null);
+
+        int offset = 4;
+        if (m.Type == Rtnl.NLMSG_ERROR)
+        {
+            if (p.Length < 4 + Rtnl.HeaderLength) return (errno, null);
+            int echoed = (m.Flags & Rtnl.NLM_F_CAPPED) != 0
+                ? Rtnl.HeaderLength
+                : (int)BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
+            offset = 4 + Rtnl.Align(echoed);
+        }
+        if (offset >= p.Length) return (errno, null);
+        var reader = new AttributeReader(p[offset..]);
+        while (reader.MoveNext())
+        {
+            if (reader.Type == Rtnl.NLMSGERR_ATTR_MSG) return (errno, reader.String);
+        }
+        return (errno, null);
+    }
+
+    private NetlinkException Fail(string operation, int errno, string? kernelMessage, Func<int, string?>? advice)
+    {
+        string? extra = advice?.Invoke(errno) ?? DefaultAdvice(errno);
+        string kernel = string.IsNullOrEmpty(kernelMessage) ? "" : $" The kernel says: \"{kernelMessage}\".";
+        string message = $"{operation} in \"{Target}\" failed: {Errno.Describe(errno)}.{kernel}{(extra is null ? "" : " " + extra)}";
+        _log.NetlinkFailed(operation, Target, Errno.Describe(errno), kernelMessage ?? "");
+        return new NetlinkException(operation, Target, errno, string.IsNullOrEmpty(kernelMessage) ? null : kernelMessage, message);
+    }
+
+    private static string? DefaultAdvice(int errno) => errno switch
+    {
+        Libc.EPERM or Libc.EACCES => "This requires CAP_NET_ADMIN over the namespace: run as root.",
+        Libc.ENOBUFS => "The socket's receive buffer overflowed; retry the operation.",
+        _ => null,
+    };
+
+    public void Dispose() => _fd.Dispose();
+}

@@ -1,0 +1,194 @@
+using System.Text.Json;
+using LinuxNetns.Netlink;
+using LinuxNetns.Tests.Infrastructure;
+
+namespace LinuxNetns.Tests;
+
+/// <summary>The rtnetlink layer and the nsid operations, compared with <c>ip netns set</c> / <c>list-id</c> / <c>list</c>.</summary>
+public sealed class NetlinkTests : NamespaceTest
+{
+    /// <summary>Three named namespaces: a viewer whose nsid table the test changes, and two peers.</summary>
+    private sealed class Trio : IDisposable
+    {
+        public Trio(NetlinkTests test)
+        {
+            ViewerName = test.NewName("viewer");
+            AName = test.NewName("pa");
+            BName = test.NewName("pb");
+            Viewer = NetworkNamespace.Create(ViewerName);
+            A = NetworkNamespace.Create(AName);
+            B = NetworkNamespace.Create(BName);
+        }
+
+        public string ViewerName { get; }
+        public string AName { get; }
+        public string BName { get; }
+        public NetworkNamespace Viewer { get; }
+        public NetworkNamespace A { get; }
+        public NetworkNamespace B { get; }
+
+        public void Dispose()
+        {
+            foreach (NetworkNamespace ns in new[] { Viewer, A, B })
+            {
+                string name = ns.Name!;
+                ns.Dispose();
+                NetworkNamespace.Delete(name);
+            }
+        }
+    }
+
+    [RootFact]
+    public void Nsid_set_by_ip_is_read_by_us_and_unassigned_is_null()
+    {
+        using var t = new Trio(this);
+        t.Viewer.GetNsid(t.A).Should().BeNull("a fresh namespace has assigned no nsid to anyone");
+        Shell.Ip("-n", t.ViewerName, "netns", "set", t.AName, "42").EnsureSuccess();
+        t.Viewer.GetNsid(t.A).Should().Be(42);
+        t.Viewer.GetNsid(t.B).Should().BeNull();
+        t.A.GetNsid(t.Viewer).Should().BeNull("nsids are per viewing namespace");
+    }
+
+    [RootFact]
+    public void Nsid_set_by_us_is_listed_by_ip()
+    {
+        using var t = new Trio(this);
+        t.Viewer.SetNsid(t.A, 7).Should().Be(7);
+        t.Viewer.SetNsid(t.B).Should().Be(0, "auto picks the lowest free id");
+
+        string listId = Shell.Ip("-n", t.ViewerName, "netns", "list-id").StdOut;
+        listId.Should().Contain($"nsid 7 (iproute2 netns name: {t.AName})")
+            .And.Contain($"nsid 0 (iproute2 netns name: {t.BName})");
+
+        string list = Shell.Ip("-n", t.ViewerName, "netns", "list").StdOut;
+        list.Should().Contain($"{t.AName} (id: 7)").And.Contain($"{t.BName} (id: 0)");
+
+        t.Viewer.ListNsids().Should().BeEquivalentTo(new[] { new NsidEntry(0, null), new NsidEntry(7, null) });
+        using var json = JsonDocument.Parse(Shell.Ip("-n", t.ViewerName, "-j", "netns", "list-id").EnsureSuccess().StdOut);
+        json.RootElement.EnumerateArray().Select(e => e.GetProperty("nsid").GetInt32())
+            .Should().BeEquivalentTo(t.Viewer.ListNsids().Select(e => e.Nsid));
+    }
+
+    [RootFact]
+    public void Auto_nsid_matches_ip_netns_set_auto()
+    {
+        using var t = new Trio(this);
+        Shell.Ip("-n", t.ViewerName, "netns", "set", t.AName, "auto").EnsureSuccess();
+        int fromIp = t.Viewer.GetNsid(t.A)!.Value;
+        t.Viewer.SetNsid(t.B).Should().Be(fromIp + 1, "both ask the kernel for the lowest free id");
+    }
+
+    [RootFact]
+    public void Refusals_carry_errno_and_the_kernels_extended_ack_text()
+    {
+        using var t = new Trio(this);
+        t.Viewer.SetNsid(t.A, 3);
+
+        NetlinkException again = FluentActions.Invoking(() => t.Viewer.SetNsid(t.A, 4)).Should().Throw<NetlinkException>().Which;
+        again.ErrorCode.Should().Be(17);
+        again.ErrorName.Should().Be("EEXIST");
+        again.KernelMessage.Should().Be("Peer netns already has a nsid assigned");
+        again.Message.Should().Contain("RTM_NEWNSID").And.Contain(t.ViewerName).And.Contain("Peer netns already has a nsid assigned");
+        again.Should().BeAssignableTo<NetworkNamespaceException>();
+
+        NetlinkException taken = FluentActions.Invoking(() => t.Viewer.SetNsid(t.B, 3)).Should().Throw<NetlinkException>().Which;
+        taken.ErrorCode.Should().Be(17);
+        taken.KernelMessage.Should().Be("The specified nsid is already used");
+
+        // What ip prints for the same refusal.
+        Shell.Ip("-n", t.ViewerName, "netns", "set", t.BName, "3").StdErr.Should().Contain(taken.KernelMessage);
+
+        FluentActions.Invoking(() => t.Viewer.SetNsid(t.B, -2)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [RootFact]
+    public void List_id_with_a_target_translates_ids_like_ip()
+    {
+        using var t = new Trio(this);
+        t.Viewer.SetNsid(t.A, 1);
+        t.Viewer.SetNsid(t.B, 2);
+        t.A.SetNsid(t.B, 5);
+
+        IReadOnlyList<NsidEntry> ofA = t.Viewer.ListNsids(1);
+        ofA.Should().Contain(new NsidEntry(5, 2), "A knows B as 5, and the viewer knows B as 2");
+
+        string ip = Shell.Ip("-n", t.ViewerName, "netns", "list-id", "target-nsid", "1").EnsureSuccess().StdOut;
+        ip.Should().Contain($"nsid 5 current-nsid 2 (iproute2 netns name: {t.BName})");
+
+        t.Viewer.ListNsids(2).Should().BeEmpty("B has assigned no nsid");
+        FluentActions.Invoking(() => t.Viewer.ListNsids(99)).Should().Throw<NetlinkException>()
+            .Which.Message.Should().Contain("99");
+    }
+
+    [RootFact]
+    public void The_socket_stays_in_its_namespace_whatever_thread_uses_it()
+    {
+        using var t = new Trio(this);
+        t.Viewer.SetNsid(t.A, 11);
+        IReadOnlyList<NsidEntry> expected = t.Viewer.ListNsids();
+
+        // From a thread switched into another namespace, and from thread-pool threads: still the viewer's table.
+        using (t.B.Enter())
+        {
+            t.Viewer.ListNsids().Should().BeEquivalentTo(expected);
+        }
+        Task.Run(() => t.Viewer.GetNsid(t.A)).Result.Should().Be(11);
+        Parallel.For(0, 8, _ => t.Viewer.GetNsid(t.A).Should().Be(11));
+    }
+
+    [RootFact]
+    public void Nsid_dump_lists_every_entry()
+    {
+        using var t = new Trio(this);
+        var peers = new List<NetworkNamespace>();
+        try
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                peers.Add(NetworkNamespace.Create(NewName("many")));
+                t.Viewer.SetNsid(peers[^1], i + 100);
+            }
+            t.Viewer.ListNsids().Select(e => e.Nsid).Should().BeEquivalentTo(Enumerable.Range(100, 40));
+        }
+        finally
+        {
+            foreach (NetworkNamespace p in peers)
+            {
+                p.Dispose();
+                NetworkNamespace.Delete(p.Name!);
+            }
+        }
+    }
+
+    [RootFact]
+    public void Request_builder_aligns_attributes_and_closes_nested_ones()
+    {
+        var r = new NetlinkRequest(Rtnl.RTM_NEWLINK, Rtnl.NLM_F_CREATE);
+        r.Header(new IfInfoMsg());
+        r.AttributeString(Rtnl.IFLA_IFNAME, "ab"); // 4 + 3 -> padded to 8
+        r.BeginNested(Rtnl.IFLA_LINKINFO);
+        r.AttributeString(Rtnl.IFLA_INFO_KIND, "veth"); // 4 + 5 -> 12
+        r.EndNested();
+        byte[] bytes = r.Complete(77).ToArray();
+
+        bytes.Length.Should().Be(16 + 16 + 8 + 4 + 12);
+        BitConverter.ToUInt32(bytes, 0).Should().Be((uint)bytes.Length);
+        BitConverter.ToUInt16(bytes, 4).Should().Be(Rtnl.RTM_NEWLINK);
+        BitConverter.ToUInt16(bytes, 6).Should().Be(Rtnl.NLM_F_CREATE | Rtnl.NLM_F_REQUEST);
+        BitConverter.ToUInt32(bytes, 8).Should().Be(77u);
+        BitConverter.ToUInt16(bytes, 32).Should().Be((ushort)7, "nla_len excludes the padding");
+        BitConverter.ToUInt16(bytes, 40).Should().Be((ushort)16, "a nested length covers its padded children");
+
+        var message = new NetlinkMessage(Rtnl.RTM_NEWLINK, 0, 77, 0, bytes[16..]);
+        var seen = new List<(ushort, string)>();
+        foreach (AttributeReader a in message.Attributes<IfInfoMsg>())
+        {
+            if (a.Type == Rtnl.IFLA_IFNAME) seen.Add((a.Type, a.String));
+            if (a.Type == Rtnl.IFLA_LINKINFO)
+            {
+                foreach (AttributeReader n in a.Nested) seen.Add((n.Type, n.String));
+            }
+        }
+        seen.Should().Equal((Rtnl.IFLA_IFNAME, "ab"), (Rtnl.IFLA_INFO_KIND, "veth"));
+    }
+}

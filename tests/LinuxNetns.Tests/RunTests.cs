@@ -1,0 +1,152 @@
+using LinuxNetns.Tests.Infrastructure;
+
+namespace LinuxNetns.Tests;
+
+/// <summary>ns.Run: synchronous code on a library-owned thread inside the namespace.</summary>
+public sealed class RunTests : NamespaceTest
+{
+    [RootFact]
+    public void Run_executes_inside_the_namespace_and_returns_the_result()
+    {
+        string name = NewName("run");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            int callerTid = NativeForTests.gettid();
+            (NamespaceId id, int tid) = ns.Run(() => (NativeForTests.CurrentThreadNamespace(), NativeForTests.gettid()));
+            id.Should().Be(ns.Id);
+            tid.Should().NotBe(callerTid, "the caller's thread never switches");
+            NativeForTests.CurrentThreadNamespace().Should().Be(NamespaceDiagnostics.HomeNamespace);
+
+            int ran = 0;
+            ns.Run(() => { ran++; });
+            ran.Should().Be(1);
+
+            // The worker is reused between calls.
+            ns.Run(NativeForTests.gettid).Should().Be(tid);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void Exceptions_reach_the_caller_with_their_original_stack_trace()
+    {
+        string name = NewName("runex");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            var act = () => ns.Run(ThrowFromInside);
+            act.Should().Throw<InvalidOperationException>().WithMessage("thrown inside")
+                .Which.StackTrace.Should().Contain(nameof(ThrowFromInside));
+            ns.Run(() => 7).Should().Be(7, "the worker survives an exception");
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    private static int ThrowFromInside() => throw new InvalidOperationException("thrown inside");
+
+    [RootFact]
+    public void Ten_thousand_calls_leak_no_thread_and_no_descriptor()
+    {
+        string name = NewName("runleak");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            ns.Run(() => { });
+            int fdsBefore = NativeForTests.NetNamespaceFds().Count;
+            int threadsBefore = Directory.GetDirectories("/proc/self/task").Length;
+            for (int i = 0; i < 10_000; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    ns.Run(() => i);
+                }
+                else
+                {
+                    FluentActions.Invoking(() => ns.Run(() => throw new FormatException())).Should().Throw<FormatException>();
+                }
+            }
+            NativeForTests.NetNamespaceFds().Count.Should().Be(fdsBefore);
+            NativeForTests.ThreadsNamed("netns:" + name[..8]).Should().Be(1, "one worker serves every call");
+            Directory.GetDirectories("/proc/self/task").Length.Should().BeLessThanOrEqualTo(threadsBefore + 2,
+                "no thread per call (the runtime may add a pool thread of its own)");
+        }
+        NativeForTests.ThreadsNamed("netns:" + name[..8]).Should().Be(0, "disposing the handle ends its worker");
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void A_worker_that_user_code_unshared_is_retired()
+    {
+        string name = NewName("unshare");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            int first = ns.Run(() =>
+            {
+                NativeForTests.unshare(NativeForTests.CLONE_NEWUTS).Should().Be(0);
+                return NativeForTests.gettid();
+            });
+            NativeForTests.WaitForThreadToEnd(first);
+            int second = ns.Run(NativeForTests.gettid);
+            second.Should().NotBe(first, "a thread that unshared anything is never reused");
+            ns.Run(NativeForTests.CurrentThreadNamespace).Should().Be(ns.Id);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void A_worker_that_user_code_left_in_another_namespace_is_retired()
+    {
+        string name = NewName("leave");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        using (NetworkNamespace home = NetworkNamespace.OpenCurrentThread())
+        {
+            int first = ns.Run(() =>
+            {
+                // User code switching the worker without switching back.
+                NativeForTests.setns((int)home.Handle.DangerousGetHandle(), NativeForTests.CLONE_NEWNET).Should().Be(0);
+                return NativeForTests.gettid();
+            });
+            NativeForTests.WaitForThreadToEnd(first);
+            (NamespaceId id, int tid) = ns.Run(() => (NativeForTests.CurrentThreadNamespace(), NativeForTests.gettid()));
+            id.Should().Be(ns.Id);
+            tid.Should().NotBe(first);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void Run_inside_Run_of_the_same_namespace_runs_inline()
+    {
+        string name = NewName("reenter");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            (int outer, int inner) = ns.Run(() => (NativeForTests.gettid(), ns.Run(NativeForTests.gettid)));
+            inner.Should().Be(outer);
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void An_idle_worker_ends_by_itself()
+    {
+        string name = NewName("idle");
+        var options = new NetworkNamespaceOptions { WorkerIdleTimeout = TimeSpan.FromMilliseconds(50) };
+        using (NetworkNamespace created = NetworkNamespace.Create(name))
+        using (NetworkNamespace ns = NetworkNamespace.Open(name, options))
+        {
+            int tid = ns.Run(NativeForTests.gettid);
+            NativeForTests.WaitForThreadToEnd(tid);
+            ns.Run(NativeForTests.CurrentThreadNamespace).Should().Be(ns.Id, "a new worker is started on demand");
+        }
+        NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
+    public void Run_on_a_disposed_handle_throws()
+    {
+        string name = NewName("disposed");
+        NetworkNamespace ns = NetworkNamespace.Create(name);
+        ns.Dispose();
+        FluentActions.Invoking(() => ns.Run(() => 1)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => ns.Enter()).Should().Throw<ObjectDisposedException>();
+        NetworkNamespace.Delete(name);
+    }
+}

@@ -1,0 +1,50 @@
+using LinuxNetns.Tests.Infrastructure;
+
+namespace LinuxNetns.Tests;
+
+/// <summary>No thread is ever born in, or left in, a foreign namespace by the library; users can find those that are.</summary>
+public sealed class ThreadHygieneTests : NamespaceTest
+{
+    [RootFact]
+    public void First_use_in_a_fresh_process_leaves_no_stray_thread()
+    {
+        // In this test process the runtime's lazily started threads already run; in a fresh one they do not, so the
+        // library's first Enter, Run and CreateSocket are where they would be born.
+        string name = NewName("hygiene");
+        ShellResult r = Probe.Run([], "hygiene", name);
+        r.StdOut.Trim().Should().Be("ok strays:", r.StdErr);
+        NetworkNamespace.Exists(name).Should().BeFalse();
+    }
+
+    [RootFact]
+    public void FindStrayThreads_reports_a_thread_started_while_switched()
+    {
+        string name = NewName("stray");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        {
+            using var release = new ManualResetEventSlim();
+            var started = new ManualResetEventSlim();
+            Thread stray;
+            int strayTid = 0;
+            using (ns.Enter())
+            {
+                // The mistake the library warns about: a thread created while switched is born inside.
+                stray = new Thread(() =>
+                {
+                    strayTid = NativeForTests.gettid();
+                    started.Set();
+                    release.Wait();
+                }) { Name = "born-inside" };
+                stray.Start();
+            }
+            started.Wait();
+            IReadOnlyList<StrayThread> found = NamespaceDiagnostics.FindStrayThreads();
+            found.Should().ContainSingle(t => t.Name == "born-inside").Which.Namespace.Should().Be(ns.Id);
+            found.Should().NotContain(t => t.ThreadId == NativeForTests.gettid(), "this thread was switched back");
+            release.Set();
+            stray.Join();
+            NativeForTests.WaitForThreadToEnd(strayTid);
+        }
+        NetworkNamespace.Delete(name);
+    }
+}
