@@ -183,6 +183,89 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Set_and_list_with_ids()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns add $T-b
+            run nns add $T-c
+            run nns set $T-a 5
+            run nns list
+            run nns -j list
+            run nns -j -p list
+            run nns set $T-b auto
+            run nns show
+            run nns set $T-a 9
+            run nns set $T-c 5
+            run nns set $T-none 7
+            run nns set $T-a x
+            run nns set $T-a -3
+            run nns set $T-a 0x
+            run nns set $T-a
+            run nns set
+            run nns set $T-c 0x10
+            run nns se $T-c 3
+            run nns list
+            run nns -j list
+            """);
+        ip.StdOut.Should().Contain("T-a (id: 5)").And.Contain("{\"name\":\"T-a\",\"id\":5}");
+    }
+
+    [RootFact]
+    public void List_id_with_and_without_filters()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns list-id
+            run nns -j list-id
+            run nns add $T-a
+            run nns add $T-b
+            run nns add $T-c
+            run nns set $T-a 5
+            run nns set $T-b auto
+            run nns set $T-c 12
+            run nns list-id
+            run nns -j list-id
+            run nns -j -p list-id
+            run nns list-id nsid 5
+            run nns -j list-id nsid 0
+            run nns list-id nsid 6
+            # a peer's own ids, seen from here: target-nsid
+            run nsenter --net=/run/netns/$T-a nns set $T-b 3
+            run nsenter --net=/run/netns/$T-a nns set $T-c auto
+            run nsenter --net=/run/netns/$T-a nns list-id
+            run nns list-id target-nsid 5
+            run nns -j list-id target-nsid 5
+            run nns list-id target-nsid 5 nsid 12
+            run nns list-id target-nsid 5 nsid 5
+            run nns -j list-id target-nsid 5 nsid 5
+            run nns list-id target-nsid 0
+            run nns list-id target-nsid 77
+            run nns list-id target-nsid 77 nsid 5
+            # an nsid whose namespace has no name (any more)
+            unshare --net sleep 600 >/dev/null 2>&1 & P=$!
+            waitns $P
+            run nns attach $T-p $P
+            run nns set $T-p 40
+            run nns delete $T-p
+            run nns list-id
+            run nns -j list-id
+            run nns list-id nsid 40
+            # argument errors
+            run nns list-id nsid
+            run nns list-id nsid 1 nsid 2
+            run nns list-id target-nsid 1 target-nsid 2
+            run nns list-id nsid x
+            run nns list-id target-nsid y
+            run nns list-id nsid -1
+            run nns list-id nsid -1 more
+            out nns list-id foo
+            run nns list-
+            run nns list-i
+            """);
+        ip.StdOut.Should().Contain("nsid 5 (iproute2 netns name: T-a)\n").And.Contain("nsid 40 \n");
+    }
+
+    [RootFact]
     public void Prefix_matching_options_help_and_unknown_commands()
     {
         _diff.AssertSame("""
