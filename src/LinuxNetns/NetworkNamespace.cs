@@ -194,6 +194,7 @@ public sealed partial class NetworkNamespace : IDisposable
     {
         _worker.Close();
         DisposeNetlink();
+        ReleaseTemporaryPin();
         _fd.Dispose();
     }
 

@@ -128,6 +128,8 @@ internal static class Errno
         [20] = "ENOTDIR", [21] = "EISDIR", [22] = "EINVAL", [24] = "EMFILE", [28] = "ENOSPC", [30] = "EROFS",
         [36] = "ENAMETOOLONG", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [95] = "EOPNOTSUPP",
         [97] = "EAFNOSUPPORT", [105] = "ENOBUFS",
+        [7] = "E2BIG", [34] = "ERANGE", [90] = "EMSGSIZE", [92] = "ENOPROTOOPT", [98] = "EADDRINUSE",
+        [99] = "EADDRNOTAVAIL", [101] = "ENETUNREACH",
     };
 
     public static string? Name(int errno) => errno == 0 ? null : Names.GetValueOrDefault(errno, $"errno {errno}");

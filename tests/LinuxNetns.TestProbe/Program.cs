@@ -5,6 +5,11 @@ using LinuxNetns;
 //   create NAME        NetworkNamespace.Create, then Delete
 //   open NAME          NetworkNamespace.Open
 //   wait-open NAME     read one line from stdin, then open NAME
+//   hold-temporary WITNESS_PATH
+//                      CreateTemporary, a veth "tmpk0" in it whose peer "WITNESS_IFNAME" (next arg) goes into the namespace
+//                      at WITNESS_PATH; prints "ready INODE", then waits on stdin (the test SIGKILLs it)
+//   hold-temporary-pinned
+//                      CreateTemporaryPinned; prints "ready NAME", then waits on stdin (the test SIGKILLs it)
 //   hygiene NAME       first use of Enter, Run and CreateSocket in a fresh process; prints the stray threads after
 try
 {
@@ -26,6 +31,25 @@ try
         case "open":
             using (var ns = NetworkNamespace.Open(args[1])) Console.WriteLine($"ok {ns.Id}");
             break;
+        case "hold-temporary":
+        {
+            var ns = NetworkNamespace.CreateTemporary();
+            using (var witness = NetworkNamespace.OpenPath(args[1])) ns.CreateVethPair("tmpk0", witness, args[2]);
+            Console.Out.WriteLine($"ready {ns.Id.Inode}");
+            Console.Out.Flush();
+            Console.In.ReadLine();
+            GC.KeepAlive(ns);
+            break;
+        }
+        case "hold-temporary-pinned":
+        {
+            var ns = NetworkNamespace.CreateTemporaryPinned();
+            Console.Out.WriteLine($"ready {ns.Name}");
+            Console.Out.Flush();
+            Console.In.ReadLine();
+            GC.KeepAlive(ns);
+            break;
+        }
         case "hygiene":
             using (NetworkNamespace ns = NetworkNamespace.Create(args[1]))
             {

@@ -25,6 +25,9 @@ internal static unsafe partial class Libc
 
     public const int ENODEV = 19;
     public const int ENOPROTOOPT = 92;
+    public const int EOPNOTSUPP = 95;
+    public const int EADDRNOTAVAIL = 99;
+    public const int ENETUNREACH = 101;
     public const int ENOBUFS = 105;
 
     /// <summary>struct sockaddr_nl.</summary>

@@ -16,7 +16,7 @@ internal static unsafe class NamespaceMounts
         ILogger log = options.Logger;
         RunDirectory.Prepare(options.RunDirectory, log);
         CreatePlaceholder(name, path, log);
-        var item = new CreateItem(path);
+        var item = new CreateItem(path, path);
         try
         {
             HomeThread.Execute(item);
@@ -29,6 +29,20 @@ internal static unsafe class NamespaceMounts
             RemovePlaceholder("add", path, log);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A new namespace held only by the returned descriptor: unshared on the home thread, which keeps an fd to it and
+    /// switches back. Nothing is mounted; the kernel frees the namespace when the last reference (this fd, a socket,
+    /// a thread, a process) goes, also when the process dies.
+    /// </summary>
+    public static SafeFdHandle CreateAnonymous(string description, ILogger log)
+    {
+        var item = new CreateItem(null, description);
+        HomeThread.Execute(item);
+        log.Step("unshare(CLONE_NEWNET) + open /proc/thread-self/ns/net", description);
+        item.ThrowIfFailed();
+        return new SafeFdHandle(item.NewNamespaceFd);
     }
 
     /// <summary><c>ip netns attach</c>: bind-mounts the open namespace <paramref name="fd"/> at <paramref name="path"/>.</summary>
@@ -102,16 +116,17 @@ internal static unsafe class NamespaceMounts
     }
 
     /// <summary>
-    /// Runs on the home thread: unshare a new network namespace, bind it onto the placeholder, keep an fd to
-    /// it, and switch the thread back home. Only raw syscalls run while switched; errors become exceptions after.
+    /// Runs on the home thread: unshare a new network namespace, bind it onto the placeholder (unless
+    /// <paramref name="path"/> is null: an anonymous namespace), keep an fd to it, and switch the thread back home.
+    /// Only raw syscalls run while switched; errors become exceptions after.
     /// </summary>
-    private sealed class CreateItem(string path) : WorkItem
+    private sealed class CreateItem(string? path, string description) : WorkItem
     {
         public int NewNamespaceFd = -1;
 
         protected override void Run()
         {
-            byte[] target = NulTerminated(path);
+            byte[]? target = path is null ? null : NulTerminated(path);
             byte[] source = NulTerminated("/proc/thread-self/ns/net");
             byte[] none = NulTerminated("none");
             SafeFdHandle home = ThreadNamespaces.Home;
@@ -125,12 +140,12 @@ internal static unsafe class NamespaceMounts
                     PoisonsThread = true;
                     if (NewNamespaceFd >= 0) Libc.CloseRaw(NewNamespaceFd);
                     NewNamespaceFd = -1;
-                    throw new NamespaceRestoreException("setns back to the home namespace", path, errno,
+                    throw new NamespaceRestoreException("setns back to the home namespace", description, errno,
                         $"The library's home thread could not switch back to the home namespace: {Errno.Describe(errno)}. The thread has been retired; retry the operation.");
                 }
                 if (step.Length != 0)
                 {
-                    throw Errno.Exception(step, path, errno, errno is Libc.EPERM or Libc.EACCES
+                    throw Errno.Exception(step, description, errno, errno is Libc.EPERM or Libc.EACCES
                         ? "Creating a network namespace requires CAP_SYS_ADMIN: run as root."
                         : null);
                 }
@@ -142,7 +157,7 @@ internal static unsafe class NamespaceMounts
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static (string Step, int Errno) Switched(byte[] target, byte[] source, byte[] none, int homeFd, out int newFd, out bool restored)
+        private static (string Step, int Errno) Switched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool restored)
         {
             newFd = -1;
             restored = true;
@@ -151,7 +166,7 @@ internal static unsafe class NamespaceMounts
                 if (Libc.Unshare(Libc.CLONE_NEWNET) != 0) return ("unshare(CLONE_NEWNET)", Libc.LastErrno);
                 string step = "";
                 int errno = 0;
-                if (Libc.Mount(s, t, n, Libc.MS_BIND) != 0)
+                if (t != null && Libc.Mount(s, t, n, Libc.MS_BIND) != 0)
                 {
                     (step, errno) = ("mount --bind /proc/thread-self/ns/net onto", Libc.LastErrno);
                 }

@@ -19,4 +19,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Assigned nsid {Nsid} to {Peer} in {Namespace}")]
     public static partial void NsidAssigned(this ILogger logger, int nsid, string peer, string @namespace);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Created temporary network namespace {Id} ({Path})")]
+    public static partial void TemporaryCreated(this ILogger logger, NamespaceId id, string path);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "Pruned temporary namespace name {Name}: its owner, pid {Pid}, is gone")]
+    public static partial void TemporaryPruned(this ILogger logger, string name, int pid);
 }

@@ -1,0 +1,62 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace LinuxNetns.Testing;
+
+/// <summary>A host of a <see cref="VirtualNetwork"/>: a temporary network namespace with <c>lo</c> up and its links' ends.</summary>
+public sealed class VirtualHost
+{
+    private readonly List<VirtualInterface> _interfaces = [];
+
+    internal VirtualHost(string name, NetworkNamespace ns)
+    {
+        Name = name;
+        Namespace = ns;
+    }
+
+    /// <summary>The host's name in the network (not a namespace name; see <see cref="NetworkNamespace.Name"/> for a pinned one).</summary>
+    public string Name { get; }
+
+    /// <summary>The host's namespace: for <see cref="NetworkNamespace.Run(Action)"/>, routes, listings, exec.</summary>
+    public NetworkNamespace Namespace { get; }
+
+    /// <summary>The host's link ends, in the order they were added (<c>eth0</c>, <c>eth1</c>, …).</summary>
+    public IReadOnlyList<VirtualInterface> Interfaces => _interfaces;
+
+    /// <summary>The first IPv4 address of the host's first interface.</summary>
+    /// <exception cref="InvalidOperationException">The host has no IPv4 address.</exception>
+    public IPAddress Address => FirstAddress(AddressFamily.InterNetwork)
+        ?? throw new InvalidOperationException($"Host \"{Name}\" has no IPv4 address.");
+
+    /// <summary>The first IPv6 address of the host's first interface that has one, or null.</summary>
+    public IPAddress? IPv6Address => FirstAddress(AddressFamily.InterNetworkV6);
+
+    /// <summary>The host's end of the link to <paramref name="hostName"/> (the first, if there are several).</summary>
+    /// <exception cref="KeyNotFoundException">No link joins the two hosts.</exception>
+    public VirtualInterface InterfaceTo(string hostName) =>
+        _interfaces.FirstOrDefault(i => i.Peer.Host.Name == hostName)
+        ?? throw new KeyNotFoundException($"Host \"{Name}\" has no link to \"{hostName}\".");
+
+    /// <summary>Creates a socket inside the host (see <see cref="NetworkNamespace.CreateSocket"/>); usable from any thread.</summary>
+    public Socket CreateSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType) =>
+        Namespace.CreateSocket(addressFamily, socketType, protocolType);
+
+    /// <summary>Makes the host a router: turns on IPv4 and IPv6 forwarding in its namespace only.</summary>
+    public void EnableForwarding() => Namespace.Run(static () =>
+    {
+        // /proc/sys/net resolves to the namespace of the thread that opens the file: this one's.
+        File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1");
+        File.WriteAllText("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+    });
+
+    /// <summary>The host's name.</summary>
+    public override string ToString() => Name;
+
+    // Each link adds its end before the next link is made, so the count names the next one.
+    internal string NextInterfaceName() => $"eth{_interfaces.Count}";
+
+    internal void AddInterface(VirtualInterface end) => _interfaces.Add(end);
+
+    private IPAddress? FirstAddress(AddressFamily family) =>
+        _interfaces.SelectMany(i => i.Addresses).Select(a => a.Address).FirstOrDefault(a => a.AddressFamily == family);
+}
