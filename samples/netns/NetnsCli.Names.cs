@@ -120,6 +120,12 @@ internal sealed partial class NetnsCli
             NetworkNamespace.Delete(name, _options);
             return 0;
         }
+        catch (NamespacePermissionException e) when (e.Operation == "umount2")
+        {
+            // The library stops at umount's EPERM; iproute2 ignores umount's result and reports what unlink says.
+            int errno = Native.Unlink(PathOf(name));
+            return errno == 0 ? 0 : Fail($"Cannot remove namespace file \"{PathOf(name)}\": {StrError(errno)}");
+        }
         catch (NetworkNamespaceException e)
         {
             return Fail($"Cannot remove namespace file \"{PathOf(name)}\": {StrError(e)}");

@@ -266,6 +266,26 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void An_unprivileged_user_can_list_but_not_change()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp DOTNET_CLI_HOME=/tmp "$@"; }
+            run nns add $T-a
+            run nns set $T-a 4
+            run nobody nns list
+            run nobody nns -j list
+            run nobody nns list-id
+            run nobody nns identify
+            run nobody nns add $T-b
+            run nobody nns delete $T-a
+            run nobody nns set $T-a 5
+            run nns list
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().Contain("stderr: mount --make-shared /run/netns failed: Operation not permitted");
+    }
+
+    [RootFact]
     public void Prefix_matching_options_help_and_unknown_commands()
     {
         _diff.AssertSame("""
