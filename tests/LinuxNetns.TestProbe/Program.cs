@@ -11,6 +11,9 @@ using LinuxNetns;
 //   hold-temporary-pinned
 //                      CreateTemporaryPinned; prints "ready NAME", then waits on stdin (the test SIGKILLs it)
 //   hygiene NAME       first use of Enter, Run and CreateSocket in a fresh process; prints the stray threads after
+//   exec-first NAME    create NAME and, as this process's first use of Process, exec `ls /sys/class/net` in it;
+//                      then report threads left in another network or mount namespace; delete NAME
+//   exec NAME          exec `true` in the existing namespace NAME
 try
 {
     string command = args[0];
@@ -59,6 +62,32 @@ try
             }
             NetworkNamespace.Delete(args[1]);
             Console.WriteLine("ok strays: " + string.Join(", ", NamespaceDiagnostics.FindStrayThreads()));
+            break;
+        case "exec-first":
+        {
+            string output;
+            using (var ns = NetworkNamespace.Create(args[1]))
+            {
+                output = ExecInNamespace.RunAsync(ns, "ls", ["/sys/class/net"]).GetAwaiter().GetResult().StandardOutput;
+            }
+            NetworkNamespace.Delete(args[1]);
+            string mnt = new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "";
+            var strays = NamespaceDiagnostics.FindStrayThreads().Select(t => $"{t.ThreadId}:{t.Name}").ToList();
+            foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                string? link = new FileInfo(task + "/ns/mnt").LinkTarget;
+                if (link is not null && link != mnt) strays.Add($"{Path.GetFileName(task)}:{File.ReadAllText(task + "/comm").Trim()}(mnt)");
+            }
+            string threads = string.Join(",", Directory.EnumerateDirectories("/proc/self/task").Select(t => File.ReadAllText(t + "/comm").Trim()));
+            Console.WriteLine($"ok {output.Trim().Replace('\n', ' ')} | strays=[{string.Join(",", strays)}] | threads=[{threads}]");
+            break;
+        }
+        case "exec":
+            using (var ns = NetworkNamespace.Open(args[1]))
+            {
+                var r = ExecInNamespace.RunAsync(ns, "true", []).GetAwaiter().GetResult();
+                Console.WriteLine($"ok exit {r.ExitCode}");
+            }
             break;
         default:
             Console.WriteLine($"unknown command {command}");

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace LinuxNetns.Logging;
+
+// ExecInNamespace: EventIds 30-39.
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 30, Level = LogLevel.Debug,
+        Message = "exec {Program} in {Namespace}: setns(CLONE_NEWNET), unshare(CLONE_NEWNS), mount --make-r{Propagation} /, fresh sysfs{ReadOnly}, {BindCount} bind mount(s) from {EtcDirectory}")]
+    public static partial void ExecSequence(this ILogger logger, string program, string @namespace, string propagation, string readOnly, int bindCount, string etcDirectory);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "Bind {Source} -> {Target} failed: {Error}")]
+    public static partial void ExecBindFailed(this ILogger logger, string source, string target, string error);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Debug, Message = "Started process {Pid} ({Program}) in {Namespace}")]
+    public static partial void ExecStarted(this ILogger logger, int pid, string program, string @namespace);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Warning,
+        Message = "Thread {ThreadId} ({ThreadName}) of this process was born inside the namespaces of the exec of {Program} in {Namespace}: the runtime started it from the exec thread, and it keeps that namespace alive while it lives")]
+    public static partial void ExecStrayThread(this ILogger logger, int threadId, string threadName, string program, string @namespace);
+
+    [LoggerMessage(EventId = 34, Level = LogLevel.Debug, Message = "Cancelled: killed process {Pid} ({Program}) and its descendants, and reaped it")]
+    public static partial void ExecCancelled(this ILogger logger, int pid, string program);
+
+    [LoggerMessage(EventId = 35, Level = LogLevel.Warning, Message = "Failed to open directory {Directory}: {Error}")]
+    public static partial void EtcDirectoryUnreadable(this ILogger logger, string directory, string error);
+
+    [LoggerMessage(EventId = 36, Level = LogLevel.Debug, Message = "The exec thread {ThreadId} could not switch back before ending; it ended anyway")]
+    public static partial void ExecRestoreFailed(this ILogger logger, int threadId);
+}
