@@ -266,6 +266,80 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Exec_of_commands_that_succeed_fail_or_do_not_exist()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns exec $T-a ls /sys/class/net
+            run nns exec $T-a ip -o link show
+            run nns exec $T-a false
+            run nns exec $T-a sh -c 'echo out; echo err >&2; exit 7'
+            run nns e $T-a true
+            run nns exec $T-a /nonexistent
+            run nns exec $T-a no-such-command-lnt
+            run nns exec $T-a
+            run nns exec
+            run nns exec $T-none true
+            touch /run/netns/$T-stale
+            run nns exec $T-stale true
+            run nns exec $T-a sh -c 'kill -TERM $$'
+            run nns exec $T-a nns identify
+            run nns exec $T-a sh -c "nns pids $T-a > $ERR.pids; wc -l < $ERR.pids"
+            run nns exec $T-a sh -c 'cat /sys/class/net/lo/operstate'
+            run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp nns exec $T-a true
+            run nns delete $T-stale
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().StartWith("rc=0\nlo\nrc=0\n");
+        ip.StdOut.Should().Contain("out\nrc=7\nstderr: err\n");
+        ip.StdOut.Should().Contain("rc=1\nstderr: exec of \"/nonexistent\" failed: No such file or directory\n");
+        ip.StdOut.Should().Contain("rc=255\nstderr: Cannot open network namespace \"T-none\": No such file or directory\n");
+        ip.StdOut.Should().Contain("T-a\nrc=0\n");
+    }
+
+    [RootFact]
+    public void Exec_binds_etc_netns_entries_and_warns_about_missing_targets()
+    {
+        // A private copy of /etc (in this mount namespace only) with an /etc/netns of the test's own.
+        var (ip, _) = _diff.AssertSame("""
+            mkdir -p "$ERR.etc" && mount -t tmpfs lnt-etc "$ERR.etc"
+            cp -a /etc/. "$ERR.etc/" 2>/dev/null
+            mount --bind "$ERR.etc" /etc
+            mkdir -p /etc/netns/$T-a
+            echo "lnt-netns-hostname" > /etc/netns/$T-a/hostname
+            echo "nameserver 192.0.2.53" > /etc/netns/$T-a/resolv.conf
+            echo x > /etc/netns/$T-a/lnt-not-in-etc
+            run nns add $T-a
+            run nns exec $T-a cat /etc/hostname
+            run nns exec $T-a cat /etc/resolv.conf
+            run nns exec $T-a ls /etc/lnt-not-in-etc
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().Contain("lnt-netns-hostname\nrc=0\n");
+        ip.StdOut.Should().Contain($"stderr: Bind /etc/netns/T-a/lnt-not-in-etc -> /etc/lnt-not-in-etc failed: No such file or directory");
+    }
+
+    [RootFact]
+    public void All_exec_runs_in_every_namespace_of_the_private_run_directory()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns -all exec true
+            run nns add $T-a
+            run nns add $T-b
+            run nns add $T-c
+            run nns -all exec ls /sys/class/net
+            run nns -all exec sh -c 'echo hi; exit 3'
+            run nns -all exec nns identify
+            run nns -all exec no-such-command-lnt
+            run nns -a e
+            run nns -all exec
+            run nns -all delete
+            run nns -all exec true
+            """);
+        ip.StdOut.Should().Contain("\nnetns: T-c\nlo\n\nnetns: T-b\nlo\n\nnetns: T-a\nlo\nrc=0\n");
+    }
+
+    [RootFact]
     public void An_unprivileged_user_can_list_but_not_change()
     {
         var (ip, _) = _diff.AssertSame("""
