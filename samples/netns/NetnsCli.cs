@@ -36,6 +36,12 @@ internal sealed partial class NetnsCli
         {
             return e.Code;
         }
+        catch (Exception e) when (e is NetworkNamespaceException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // A failure no iproute2 text covers: the library's message says what and why.
+            Error(e.Message);
+            return Failure;
+        }
     }
 
     /// <summary>ip.c's option loop: "--" ends it, "--opt" is "-opt", each option matched by prefix in ip's order.</summary>
