@@ -39,6 +39,9 @@ public sealed partial class NetworkNamespace
         ArgumentNullException.ThrowIfNull(func);
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         HomeThread.EnsureRuntimeThreadsStarted();
+        // The delegate is often new code: make sure its first-call JIT finds the tiered-compilation worker running,
+        // so the runtime does not start that worker from our thread inside the namespace.
+        TieringWorkerGuard.Ensure();
         var item = new FuncWorkItem<T>(func);
         _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
         item.ThrowIfFailed();
