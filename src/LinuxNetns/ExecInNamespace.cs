@@ -203,7 +203,7 @@ public static class ExecInNamespace
         log.ExecStarted(process.Id, startInfo.FileName, where);
         if (exec.MountNamespace is { } mnt && log.IsEnabled(LogLevel.Warning))
         {
-            foreach ((int tid, string threadName) in ThreadsIn(mnt)) log.ExecStrayThread(tid, threadName, startInfo.FileName, where);
+            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mnt)) log.ExecStrayThread(t.ThreadId, t.Name, startInfo.FileName, where);
         }
         return process;
     }
@@ -290,28 +290,6 @@ public static class ExecInNamespace
         }
         ExceptionDispatchInfo.Capture(error).Throw();
         return error; // not reached
-    }
-
-    /// <summary>Threads of this process in the exec's own mount namespace: runtime threads born on the exec thread.</summary>
-    private static List<(int, string)> ThreadsIn(NamespaceId mountNamespace)
-    {
-        var found = new List<(int, string)>();
-        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            if (NamespaceFile.TryIdOfPath(task + "/ns/mnt") != mountNamespace) continue;
-            if (!int.TryParse(Path.GetFileName(task), out int tid)) continue;
-            string name;
-            try
-            {
-                name = File.ReadAllText(task + "/comm").TrimEnd('\n');
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-            found.Add((tid, name));
-        }
-        return found;
     }
 
     private static async Task<ExecResult> RunCore(Func<Process> start, string? standardInput, ILogger log, CancellationToken cancellationToken)

@@ -23,23 +23,6 @@ public static class NamespaceDiagnostics
     public static IReadOnlyList<StrayThread> FindStrayThreads()
     {
         NamespaceId home = ThreadNamespaces.HomeId;
-        var result = new List<StrayThread>();
-        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            NamespaceId? id = NamespaceFile.TryIdOfPath(task + "/ns/net");
-            if (id is null || id == home) continue; // a thread that ended meanwhile has no readable link
-            if (!int.TryParse(Path.GetFileName(task), out int tid)) continue;
-            string name;
-            try
-            {
-                name = File.ReadAllText(task + "/comm").TrimEnd('\n');
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-            result.Add(new StrayThread(tid, name, id.Value));
-        }
-        return result;
+        return ThreadNamespaces.ThreadsWhere("net", id => id != home);
     }
 }

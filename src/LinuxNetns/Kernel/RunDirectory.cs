@@ -43,7 +43,7 @@ internal static class RunDirectory
     }
 
     /// <summary>mkdir -p with mode 0755; an existing directory is fine.</summary>
-    private static void CreateDirectories(string directory)
+    internal static void CreateDirectories(string directory)
     {
         if (Libc.Mkdir(directory, 0b111_101_101 /* 0755 */) == 0) return;
         int errno = Libc.LastErrno;

@@ -69,4 +69,28 @@ internal static unsafe class ThreadNamespaces
 
     /// <summary>Opens the calling thread's <c>/proc/thread-self/ns</c> directory, for <see cref="ThreadNamespaceLinks"/>.</summary>
     public static ThreadNamespaceLinks OpenLinks() => new(Libc.Open("/proc/thread-self/ns", Libc.O_PATH | Libc.O_DIRECTORY));
+
+    /// <summary>
+    /// The threads of this process (<c>/proc/self/task/*</c>) whose namespace of type <paramref name="type"/>
+    /// (<c>net</c>, <c>mnt</c>, …) satisfies <paramref name="match"/>; threads that end meanwhile are skipped.
+    /// </summary>
+    public static List<StrayThread> ThreadsWhere(string type, Func<NamespaceId, bool> match)
+    {
+        var result = new List<StrayThread>();
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            NamespaceId? id = NamespaceFile.TryIdOfPath($"{task}/ns/{type}");
+            if (id is null || !match(id.Value)) continue;
+            if (!int.TryParse(Path.GetFileName(task), out int tid)) continue;
+            try
+            {
+                result.Add(new StrayThread(tid, File.ReadAllText(task + "/comm").TrimEnd('\n'), id.Value));
+            }
+            catch (IOException)
+            {
+                // The thread ended between the two reads.
+            }
+        }
+        return result;
+    }
 }

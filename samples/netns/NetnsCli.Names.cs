@@ -1,0 +1,228 @@
+using System.Runtime.InteropServices;
+using LinuxNetns;
+
+namespace Netns;
+
+// list, add, attach, delete, identify, pids, monitor: the commands on names in the run directory.
+internal sealed partial class NetnsCli
+{
+    /// <summary><c>list</c>: one line per name in directory order, with <c>(id: N)</c> where an nsid is assigned.</summary>
+    private int List()
+    {
+        // iproute2 prints nothing at all (not even "[]") when the directory cannot be opened.
+        if (!Directory.Exists(RunDirectory)) return 0;
+        IReadOnlyList<string> names = NetworkNamespace.List(_options);
+        Dictionary<string, int> ids = NsidsOf(names);
+
+        var json = _json ? new IpJson(_pretty) : null;
+        foreach (string name in names)
+        {
+            bool hasId = ids.TryGetValue(name, out int id);
+            if (json is not null)
+            {
+                json.Object().Field("name", name);
+                if (hasId) json.Field("id", id);
+            }
+            else
+            {
+                Out(hasId ? $"{name} (id: {id})" : name);
+            }
+        }
+        if (json is not null) Console.Out.Write(json.ToString());
+        return 0;
+    }
+
+    /// <summary><c>add NAME</c>.</summary>
+    private int Add(string[] args)
+    {
+        if (args.Length < 1) return Fail("No netns name specified");
+        string name = args[0];
+        try
+        {
+            NetworkNamespace.Create(name, _options).Dispose();
+            return 0;
+        }
+        catch (NetworkNamespaceException e)
+        {
+            return Fail(AddError(e, name, "/proc/self/ns/net"));
+        }
+    }
+
+    /// <summary><c>attach NAME PID</c>: pins the namespace of a process under a name.</summary>
+    private int Attach(string[] args)
+    {
+        if (args.Length < 2) return Fail("No netns name and PID specified");
+        if (!IpSyntax.TryParseInt(args[1], out int pid) || pid == 0) return Fail($"Invalid PID: {args[1]}");
+        string name = args[0];
+        string source = $"/proc/{pid}/ns/net";
+
+        NetworkNamespace target;
+        try
+        {
+            target = NetworkNamespace.OpenPath(source, _options);
+        }
+        catch (NetworkNamespaceException e)
+        {
+            // iproute2 makes the name's file first and binds the pid's namespace second: report in that order.
+            if (File.Exists(PathOf(name)) || Directory.Exists(PathOf(name)))
+                return Fail($"Cannot create namespace file \"{PathOf(name)}\": {StrError(Errno.EEXIST)}");
+            return Fail($"Bind {source} -> {PathOf(name)} failed: {StrError(e)}");
+        }
+        using (target)
+        {
+            try
+            {
+                target.Pin(name);
+                return 0;
+            }
+            catch (NetworkNamespaceException e)
+            {
+                return Fail(AddError(e, name, source));
+            }
+        }
+    }
+
+    /// <summary>iproute2's texts for the failures of add and attach.</summary>
+    private string AddError(NetworkNamespaceException e, string name, string source)
+    {
+        string op = e.Operation;
+        string error = StrError(e);
+        if (op.StartsWith("Cannot create namespace file", StringComparison.Ordinal)) return $"Cannot create namespace file \"{PathOf(name)}\": {error}";
+        if (op.StartsWith("unshare", StringComparison.Ordinal)) return $"Failed to create a new network namespace \"{name}\": {error}";
+        if (op.StartsWith("mount --bind", StringComparison.Ordinal)) return $"Bind {source} -> {PathOf(name)} failed: {error}";
+        if (op.StartsWith("mkdir", StringComparison.Ordinal)) return $"mkdir {RunDirectory} failed: {error}";
+        if (op.StartsWith("open run directory", StringComparison.Ordinal)) return $"Cannot open netns runtime directory \"{RunDirectory}\": {error}";
+        if (op.StartsWith("mount --make-rshared", StringComparison.Ordinal)) return $"mount --make-shared {RunDirectory} failed: {error}";
+        if (op.StartsWith("mount --rbind", StringComparison.Ordinal)) return $"mount --bind {RunDirectory} {RunDirectory} failed: {error}";
+        return e.Message;
+    }
+
+    /// <summary><c>delete NAME</c>, or with <c>-all</c> every name (stopping at the first failure, still exiting 0, as iproute2).</summary>
+    private int Delete(string[] args)
+    {
+        if (_all)
+        {
+            if (!Directory.Exists(RunDirectory)) return 0;
+            foreach (string name in NetworkNamespace.List(_options))
+            {
+                if (DeleteOne(name) != 0) break;
+            }
+            return 0;
+        }
+        if (args.Length < 1) return Fail("No netns name specified");
+        return DeleteOne(args[0]);
+    }
+
+    private int DeleteOne(string name)
+    {
+        try
+        {
+            NetworkNamespace.Delete(name, _options);
+            return 0;
+        }
+        catch (NamespacePermissionException e) when (e.Operation == "umount2")
+        {
+            // The library stops at umount's EPERM; iproute2 ignores umount's result and reports what unlink says.
+            int errno = Native.Unlink(PathOf(name));
+            return errno == 0 ? 0 : Fail($"Cannot remove namespace file \"{PathOf(name)}\": {StrError(errno)}");
+        }
+        catch (NetworkNamespaceException e)
+        {
+            return Fail($"Cannot remove namespace file \"{PathOf(name)}\": {StrError(e)}");
+        }
+    }
+
+    /// <summary><c>identify [PID]</c>: the name of a process's namespace (this process's without a pid); an empty line when it has none.</summary>
+    private int Identify(string[] args)
+    {
+        if (args.Length > 1) return Fail("extra arguments specified");
+        string pid = args.Length == 0 ? "self" : args[0];
+        if (pid != "self" && !IpSyntax.IsPid(pid)) return Fail($"Specified string '{pid}' is not a pid");
+
+        IReadOnlyList<string> names;
+        try
+        {
+            using NetworkNamespace ns = NetworkNamespace.OpenPath($"/proc/{pid}/ns/net", _options);
+            names = Directory.Exists(RunDirectory) ? ns.GetNames() : [];
+        }
+        catch (NetworkNamespaceException e)
+        {
+            return Fail($"Cannot open network namespace: {StrError(e)}");
+        }
+        // iproute2 keeps the last match in directory order.
+        Out(names.Count == 0 ? "" : names[^1]);
+        return 0;
+    }
+
+    /// <summary><c>pids NAME</c>: the processes in a named namespace, one per line.</summary>
+    private int Pids(string[] args)
+    {
+        if (args.Length < 1) return Fail("No netns name specified");
+        if (args.Length > 1) return Fail("extra arguments specified");
+        IReadOnlyList<int> pids;
+        try
+        {
+            pids = NetworkNamespace.GetProcessIds(args[0], _options);
+        }
+        catch (NotANetworkNamespaceException)
+        {
+            // iproute2 compares with whatever the file is: a stale placeholder matches no process.
+            return 0;
+        }
+        catch (NetworkNamespaceException e)
+        {
+            return Fail($"Cannot open network namespace: {StrError(e)}");
+        }
+        foreach (int pid in pids) Out(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return 0;
+    }
+
+    /// <summary><c>monitor</c>: prints <c>add NAME</c> / <c>delete NAME</c> until interrupted.</summary>
+    private async Task<int> MonitorAsync()
+    {
+        using var stop = new CancellationTokenSource();
+        int signalExit = 0;
+        // SIGINT/SIGTERM end the monitor through cancellation; the exit code is what a shell reports for ip killed by them.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, 130));
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, 143));
+        try
+        {
+            await foreach (NamespaceEvent e in NetworkNamespace.Monitor(_options, stop.Token).ConfigureAwait(false))
+                Out(e.ToString());
+            return 0;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return signalExit;
+        }
+        catch (IOException)
+        {
+            // stdout closed (e.g. `netns monitor | head -1`): ip would die of SIGPIPE.
+            return 128 + 13;
+        }
+        catch (NetworkNamespaceException e)
+        {
+            string error = StrError(e);
+            return Fail(e.Operation switch
+            {
+                "inotify_init1" => $"inotify_init failed: {error}",
+                "inotify_add_watch" => $"inotify_add_watch failed: {error}",
+                var op when op.StartsWith("mkdir", StringComparison.Ordinal) => $"mkdir {RunDirectory} failed: {error}",
+                _ => $"read failed: {error}",
+            });
+        }
+
+        void Stop(PosixSignalContext context, int code)
+        {
+            context.Cancel = true;
+            signalExit = code;
+            stop.Cancel();
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Error(message);
+        return Failure;
+    }
+}

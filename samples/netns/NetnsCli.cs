@@ -1,0 +1,234 @@
+using System.Runtime.InteropServices;
+using LinuxNetns;
+
+namespace Netns;
+
+/// <summary>
+/// The command line of <c>ip [OPTIONS] netns COMMAND</c>, as <c>netns [OPTIONS] COMMAND</c>: the options and
+/// commands are matched by prefix in iproute2's order, and every command prints what iproute2 prints, to the same
+/// stream, with the same exit code (ip/ipnetns.c, ip/ip.c of iproute2 6.x).
+/// </summary>
+internal sealed partial class NetnsCli
+{
+    // iproute2's exit codes: a command that returns -1 exits 1; usage errors call exit(-1), i.e. 255.
+    private const int Failure = 1;
+    private const int UsageFailure = 255;
+
+    private readonly NetworkNamespaceOptions _options = NetworkNamespaceOptions.Default;
+    private bool _json;
+    private bool _pretty;
+    private bool _all;
+
+    private string RunDirectory => _options.RunDirectory;
+
+    private string PathOf(string name) => $"{RunDirectory}/{name}";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cli = new NetnsCli();
+        try
+        {
+            int first = cli.ParseOptions(args, out int? exit);
+            if (exit is not null) return exit.Value;
+            return await cli.DispatchAsync(args[first..]).ConfigureAwait(false);
+        }
+        catch (ExitException e)
+        {
+            return e.Code;
+        }
+        catch (Exception e) when (e is NetworkNamespaceException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // A failure no iproute2 text covers: the library's message says what and why.
+            Error(e.Message);
+            return Failure;
+        }
+    }
+
+    /// <summary>ip.c's option loop: "--" ends it, "--opt" is "-opt", each option matched by prefix in ip's order.</summary>
+    private int ParseOptions(string[] args, out int? exit)
+    {
+        exit = null;
+        int i = 0;
+        for (; i < args.Length; i++)
+        {
+            string opt = args[i];
+            if (opt == "--")
+            {
+                i++;
+                break;
+            }
+            if (!opt.StartsWith('-')) break;
+            if (opt.StartsWith("--", StringComparison.Ordinal)) opt = opt[1..];
+
+            if (IpSyntax.Matches(opt, "-loops") || IpSyntax.Matches(opt, "-family") || IpSyntax.Matches(opt, "-rcvbuf"))
+            {
+                // Options with a value that do not change what netns does.
+                if (++i >= args.Length) throw Usage();
+            }
+            else if (opt is "-4" or "-6" or "-0" or "-D" or "-M" or "-B")
+            {
+            }
+            else if (IpSyntax.Matches(opt, "-human") || IpSyntax.Matches(opt, "-human-readable") || IpSyntax.Matches(opt, "-iec") ||
+                     IpSyntax.Matches(opt, "-stats") || IpSyntax.Matches(opt, "-statistics") || IpSyntax.Matches(opt, "-details") ||
+                     IpSyntax.Matches(opt, "-resolve") || IpSyntax.Matches(opt, "-oneline") || IpSyntax.Matches(opt, "-timestamp") ||
+                     IpSyntax.Matches(opt, "-tshort"))
+            {
+            }
+            else if (IpSyntax.Matches(opt, "-Version"))
+            {
+                Console.Out.Write($"netns utility, LinuxNetns-{typeof(NetworkNamespace).Assembly.GetName().Version?.ToString(3)}\n");
+                exit = 0;
+                return i;
+            }
+            else if (IpSyntax.Matches(opt, "-force"))
+            {
+            }
+            else if (IpSyntax.Matches(opt, "-batch"))
+            {
+                Error($"Option \"{args[i]}\" is not supported by netns: run the commands one by one.");
+                exit = UsageFailure;
+                return i;
+            }
+            else if (IpSyntax.Matches(opt, "-brief"))
+            {
+            }
+            else if (IpSyntax.Matches(opt, "-json"))
+            {
+                _json = true;
+            }
+            else if (IpSyntax.Matches(opt, "-pretty"))
+            {
+                _pretty = true;
+            }
+            else if (IsColorOption(opt))
+            {
+            }
+            else if (IpSyntax.Matches(opt, "-help"))
+            {
+                exit = PrintUsage();
+                return i;
+            }
+            else if (IpSyntax.Matches(opt, "-netns"))
+            {
+                Error($"Option \"{args[i]}\" is not supported by netns: use `netns exec NAME netns ...`.");
+                exit = UsageFailure;
+                return i;
+            }
+            else if (IpSyntax.Matches(opt, "-Numeric"))
+            {
+            }
+            else if (IpSyntax.Matches(opt, "-all"))
+            {
+                _all = true;
+            }
+            else
+            {
+                Error($"Option \"{opt}\" is unknown, try \"netns -help\".");
+                exit = UsageFailure;
+                return i;
+            }
+        }
+        return i;
+    }
+
+    // iproute2's matches_color(): -c[olor] with an optional =always|auto|never.
+    private static bool IsColorOption(string opt)
+    {
+        int eq = opt.IndexOf('=');
+        string name = eq < 0 ? opt : opt[..eq];
+        return IpSyntax.Matches(name, "-color");
+    }
+
+    private async Task<int> DispatchAsync(string[] args)
+    {
+        if (args.Length == 0) return List();
+
+        // ipnetns.c checks the second word as a name before it even looks at the command.
+        if (!_all && args.Length > 1 && IpSyntax.IsInvalidName(args[1]))
+        {
+            Error($"Invalid netns name \"{args[1]}\"");
+            return UsageFailure;
+        }
+
+        string command = args[0];
+        string[] rest = args[1..];
+        if (IpSyntax.Matches(command, "list") || IpSyntax.Matches(command, "show") || IpSyntax.Matches(command, "lst")) return List();
+        if (IpSyntax.Matches(command, "list-id")) return ListId(rest);
+        if (IpSyntax.Matches(command, "help")) return PrintUsage();
+        if (IpSyntax.Matches(command, "add")) return Add(rest);
+        if (IpSyntax.Matches(command, "set")) return Set(rest);
+        if (IpSyntax.Matches(command, "delete")) return Delete(rest);
+        if (IpSyntax.Matches(command, "identify")) return Identify(rest);
+        if (IpSyntax.Matches(command, "pids")) return Pids(rest);
+        if (IpSyntax.Matches(command, "exec")) return Exec(rest);
+        if (IpSyntax.Matches(command, "monitor")) return await MonitorAsync().ConfigureAwait(false);
+        if (IpSyntax.Matches(command, "attach")) return Attach(rest);
+
+        Error($"Command \"{command}\" is unknown, try \"netns help\".");
+        return UsageFailure;
+    }
+
+    private static int PrintUsage()
+    {
+        Console.Error.Write(
+            "Usage:\tnetns list\n" +
+            "\tnetns add NAME\n" +
+            "\tnetns attach NAME PID\n" +
+            "\tnetns set NAME NETNSID\n" +
+            "\tnetns [-all] delete [NAME]\n" +
+            "\tnetns identify [PID]\n" +
+            "\tnetns pids NAME\n" +
+            "\tnetns [-all] exec [NAME] cmd ...\n" +
+            "\tnetns monitor\n" +
+            "\tnetns list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n" +
+            "NETNSID := auto | POSITIVE-INT\n" +
+            "OPTIONS := { -j[son] | -p[retty] | -a[ll] | -V[ersion] }\n");
+        return UsageFailure;
+    }
+
+    // ---- output helpers ---------------------------------------------------------------------------
+
+    private static void Out(string line) => Console.Out.Write(line + "\n");
+
+    private static void Error(string line) => Console.Error.Write(line + "\n");
+
+    /// <summary>glibc's strerror text, as iproute2 prints it.</summary>
+    private static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>An exception's errno as strerror text; errors without errno (a file that is no namespace) read as EINVAL, what setns says.</summary>
+    private static string StrError(NetworkNamespaceException e) => StrError(e.ErrorCode != 0 ? e.ErrorCode : Errno.EINVAL);
+
+    private static ExitException Usage()
+    {
+        Error("Command line is not complete. Try option \"help\"");
+        return new ExitException(UsageFailure);
+    }
+
+    /// <summary>iproute2's invarg(): "Error: argument "X" is wrong: WHY", exit 255.</summary>
+    private static ExitException InvalidArgument(string why, string? argument)
+    {
+        Error($"Error: argument \"{argument ?? "(null)"}\" is wrong: {why}");
+        return new ExitException(UsageFailure);
+    }
+
+    /// <summary>iproute2's duparg(): "Error: duplicate "KEY": "X" is the second value.", exit 255.</summary>
+    private static ExitException DuplicateArgument(string key, string argument)
+    {
+        Error($"Error: duplicate \"{key}\": \"{argument}\" is the second value.");
+        return new ExitException(UsageFailure);
+    }
+
+    /// <summary>The errno values the tool decides on.</summary>
+    private static class Errno
+    {
+        public const int ENOENT = 2;
+        public const int EEXIST = 17;
+        public const int EINVAL = 22;
+    }
+}
+
+/// <summary>Ends the command with an exit code, after its message was printed.</summary>
+internal sealed class ExitException(int code) : Exception($"exit {code}")
+{
+    public int Code { get; } = code;
+}
