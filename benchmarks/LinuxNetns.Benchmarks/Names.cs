@@ -30,6 +30,12 @@ internal static class Names
 
     public static string PathOf(string name) => $"{RunDirectory}/{name}";
 
+    /// <summary>
+    /// The kernel tears deleted namespaces down in the background (about half a second for a thousand here), and
+    /// that work competes with creating new ones: let the previous case's deletions finish before measuring.
+    /// </summary>
+    public static void Settle() => Thread.Sleep(500);
+
     /// <summary>Deletes every name of this process still in the run directory; returns how many.</summary>
     public static int DeleteMine() => DeleteWhere(name => name.StartsWith(Mine, StringComparison.Ordinal));
 

@@ -47,6 +47,7 @@ public unsafe class OperationBenchmarks
         Process.Start(True)!.WaitForExit();
         _home = new BareThread("floor:home", -1);
         _worker = new BareThread("floor:worker", _targetFd);
+        Names.Settle();
     }
 
     [GlobalCleanup]

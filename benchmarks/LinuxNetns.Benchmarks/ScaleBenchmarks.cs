@@ -25,6 +25,7 @@ public abstract class ScaleBase
             NetworkNamespace.Create(name).Dispose();
             _fillers.Add(name);
         }
+        Names.Settle();
     }
 
     protected void DeleteAll() => Names.DeleteMine();
@@ -97,7 +98,7 @@ public unsafe class ScaleListExecBenchmarks : ScaleBase
 [InvocationCount(Batch, 1)]
 public unsafe class ScaleCreateDeleteBenchmarks : ScaleBase
 {
-    public const int Batch = 16;
+    public const int Batch = 32;
     private string[] _names = [];
     private nint[] _paths = [];
     private byte* _runDir;
