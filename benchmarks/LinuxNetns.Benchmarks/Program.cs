@@ -22,6 +22,8 @@ public static class Program
 
         int probe = Array.IndexOf(args, "--syscalls");
         if (probe >= 0) return SyscallProbe.Run(args[probe + 1], int.Parse(args[probe + 2]));
+        int compareScale = Array.IndexOf(args, "--compare-scale");
+        if (compareScale >= 0) return SyscallProbe.CompareScale(int.Parse(args[compareScale + 1]), int.Parse(args[compareScale + 2]));
         int compare = Array.IndexOf(args, "--compare");
         if (compare >= 0) return SyscallProbe.Compare(args[compare + 1], args[compare + 2], int.Parse(args[compare + 3]));
 

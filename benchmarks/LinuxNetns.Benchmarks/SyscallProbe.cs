@@ -80,4 +80,75 @@ internal static class SyscallProbe
         }
         return 0;
     }
+
+    /// <summary>
+    /// <c>--compare-scale N COUNT</c>: with N namespaces present, times COUNT creates, then COUNT deletes, then COUNT
+    /// execs of the library and the floor, alternating one call of each, and prints the medians and their ratios
+    /// (the count present grows by up to 2 × COUNT during the creates).
+    /// </summary>
+    public static unsafe int CompareScale(int present, int count)
+    {
+        byte* runDir = Bare.Z(Names.RunDirectory);
+        using var home = new BareThread("floor:home", -1);
+        try
+        {
+            for (int i = 0; i < present; i++) NetworkNamespace.Create(Names.New("fill")).Dispose();
+            Names.Settle();
+            string[] libNames = Enumerable.Range(0, count).Select(_ => Names.New("lib")).ToArray();
+            string[] floorNames = Enumerable.Range(0, count).Select(_ => Names.New("floor")).ToArray();
+            nint[] floorPaths = floorNames.Select(n => (nint)Bare.Z(Names.PathOf(n))).ToArray();
+
+            Report("create", present, Alternate(count,
+                i => NetworkNamespace.Create(libNames[i]).Dispose(),
+                i => Bare.close(Bare.CreatePinned(runDir, (byte*)floorPaths[i], home))));
+            Report("delete", present, Alternate(count,
+                i => NetworkNamespace.Delete(libNames[i]),
+                i => Bare.Delete((byte*)floorPaths[i])));
+
+            string target = Names.New("exec");
+            using NetworkNamespace ns = NetworkNamespace.Create(target);
+            int fd = Bare.OpenChecked(Bare.Z(Names.PathOf(target)));
+            byte* name = Bare.Z(target), etc = Bare.Z("/etc/netns/" + target);
+            var info = new System.Diagnostics.ProcessStartInfo("/bin/true") { UseShellExecute = false };
+            System.Diagnostics.Process.Start(info)!.WaitForExit();
+            Report("exec /bin/true", present, Alternate(count,
+                _ =>
+                {
+                    using var child = ExecInNamespace.Start(ns, info);
+                    child.WaitForExit();
+                },
+                _ => BareExec.Run(fd, name, etc, info)));
+            Bare.close(fd);
+        }
+        finally
+        {
+            Names.DeleteMine();
+        }
+        return 0;
+    }
+
+    private static (double[] Library, double[] Floor) Alternate(int count, Action<int> library, Action<int> floor)
+    {
+        var a = new double[count];
+        var b = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            library(i);
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            floor(i);
+            long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            a[i] = (t1 - t0) * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+            b[i] = (t2 - t1) * 1e6 / System.Diagnostics.Stopwatch.Frequency;
+        }
+        Array.Sort(a);
+        Array.Sort(b);
+        return (a, b);
+    }
+
+    private static void Report(string operation, int present, (double[] Library, double[] Floor) t)
+    {
+        double ml = t.Library[t.Library.Length / 2], mf = t.Floor[t.Floor.Length / 2];
+        Console.WriteLine($"{operation,-15} present {present,5}: library median {ml,8:F1} us, floor median {mf,8:F1} us, ratio {ml / mf:F2}");
+    }
 }

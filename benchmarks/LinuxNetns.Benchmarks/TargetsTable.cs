@@ -4,7 +4,7 @@ using BenchmarkDotNet.Reports;
 namespace LinuxNetns.Benchmarks;
 
 /// <summary>
-/// One line per operation (and number of namespaces present): library, floor and <c>ip netns</c> side by side, the
+/// One line per operation (and number of namespaces present): median times of library, floor and <c>ip netns</c>, the
 /// ratios to the floor, what the library allocates, and the DESIGN.md §7 target with whether this run meets it.
 /// Printed after the run, for all classes that ran, and written to <c>BenchmarkDotNet.Artifacts/results/targets.md</c>.
 /// </summary>
@@ -26,7 +26,8 @@ internal static class TargetsTable
             BenchmarkReport? library = group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name.EndsWith("_Library", StringComparison.Ordinal));
             BenchmarkReport? floor = group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.Baseline);
             BenchmarkReport? ip = group.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name.EndsWith("_Ip", StringComparison.Ordinal));
-            double? lib = library?.ResultStatistics?.Mean, flo = floor?.ResultStatistics?.Mean, ipm = ip?.ResultStatistics?.Mean;
+            // Medians: on a shared machine a few slow calls move the mean far more than the median.
+            double? lib = library?.ResultStatistics?.Median, flo = floor?.ResultStatistics?.Median, ipm = ip?.ResultStatistics?.Median;
             long? allocated = library is null ? null : library.GcStats.GetBytesAllocatedPerOperation(library.BenchmarkCase);
             (string target, bool? met) = Target(group.Key.Category, lib, flo, allocated);
             logger.WriteLine(string.Join(" | ",
