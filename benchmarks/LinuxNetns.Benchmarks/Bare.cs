@@ -38,6 +38,7 @@ internal static unsafe class Bare
     [DllImport("libc", SetLastError = true)] public static extern int ioctl(int fd, nuint request);
     [DllImport("libc", SetLastError = true)] public static extern int socket(int domain, int type, int protocol);
     [DllImport("libc", SetLastError = true)] public static extern nint getdents64(int fd, byte* buffer, nuint count);
+    [DllImport("libc", SetLastError = true)] public static extern int kill(int pid, int signal);
 
     public static int Errno => Marshal.GetLastPInvokeError();
 

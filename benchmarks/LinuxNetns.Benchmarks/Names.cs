@@ -44,8 +44,24 @@ internal static class Names
     {
         if (!name.StartsWith(Prefix, StringComparison.Ordinal)) return false;
         int dash = name.IndexOf('-', Prefix.Length);
-        return dash > 0 && int.TryParse(name.AsSpan(Prefix.Length, dash - Prefix.Length), out int pid) && !Directory.Exists($"/proc/{pid}");
+        return dash > 0 && int.TryParse(name.AsSpan(Prefix.Length, dash - Prefix.Length), out int pid) && !IsAlive(pid);
     });
+
+    /// <summary>True while process <paramref name="pid"/> runs (a zombie, ended but not yet reaped, does not count).</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            // "pid (comm) state …": comm may contain spaces and parentheses, so read the state after the last ')'.
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[stat.LastIndexOf(')') + 2];
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     private static int DeleteWhere(Func<string, bool> predicate)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
@@ -9,6 +10,8 @@ namespace LinuxNetns.Benchmarks;
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/LinuxNetns.Benchmarks -- [--short] [BenchmarkDotNet options]</c>.
 /// Without <c>--filter</c> every benchmark runs. <c>--short</c>: fewer, shorter iterations (a few minutes on 2 cores).
+/// Diagnostics instead of a run: <c>--syscalls METHOD COUNT</c> (for <c>strace -f -c</c>), <c>--compare A B COUNT</c>
+/// and <c>--compare-scale N COUNT</c> (interleaved single calls, medians; see docs/benchmarks.md).
 /// </summary>
 public static class Program
 {
@@ -40,6 +43,12 @@ public static class Program
             .AddJob(job.AsDefault())
             .AddDiagnoser(MemoryDiagnoser.Default);
 
+        // Ctrl+C: BenchmarkDotNet would kill the benchmark process and go on with the next one. Instead, let the
+        // benchmark process remove its namespaces (it does so on SIGINT), remove whatever is left, and stop.
+        // The same for SIGTERM (kill, timeout).
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+
         // Names left behind by a run that was killed (its process is gone); live runs' names are left alone.
         int orphans = Names.DeleteOrphans();
         if (orphans > 0) Console.WriteLine($"Removed {orphans} namespace(s) left by an earlier, interrupted run.");
@@ -62,7 +71,57 @@ public static class Program
         {
             Names.DeleteOrphans();
         }
-        return 0;
+        return s_interruptedBy == 0 ? 0 : 128 + s_interruptedBy;
+    }
+
+    private static volatile int s_interruptedBy;
+
+    private static void Interrupted(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        s_interruptedBy = context.Signal == PosixSignal.SIGINT ? 2 : 15;
+        Console.Error.WriteLine($"{context.Signal}: stopping the benchmark process and removing its namespaces.");
+        // BenchmarkDotNet may start the next benchmark process meanwhile: repeat until none is seen for a moment.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        int quiet = 0;
+        while (quiet < 3 && DateTime.UtcNow < deadline)
+        {
+            quiet = StopChildren() ? 0 : quiet + 1;
+            Names.DeleteOrphans();
+            Thread.Sleep(100);
+        }
+        Environment.Exit(128 + s_interruptedBy);
+    }
+
+    /// <summary>Sends SIGINT to this process's children (the benchmark processes), waits up to 5 s for them to end; false if there were none.</summary>
+    private static bool StopChildren()
+    {
+        const int SIGINT = 2;
+        List<int> children = Children().Where(Names.IsAlive).ToList();
+        foreach (int pid in children) Bare.kill(pid, SIGINT);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (children.Any(Names.IsAlive) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+        return children.Count > 0;
+    }
+
+    private static List<int> Children()
+    {
+        var children = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                // /proc/PID/stat: "pid (comm) state ppid …"; comm may contain spaces, so parse after the last ')'.
+                string stat = File.ReadAllText($"{dir}/stat");
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1]) == Environment.ProcessId) children.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return children;
     }
 
     private static bool IsRoot() => File.ReadAllLines("/proc/self/status")
