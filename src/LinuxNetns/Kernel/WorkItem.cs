@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace LinuxNetns.Kernel;
@@ -16,6 +17,7 @@ internal abstract class WorkItem
 
     protected abstract void Run();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute()
     {
         try
