@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LinuxNetns.Kernel;
 
 namespace LinuxNetns;
@@ -32,6 +33,7 @@ public ref struct NamespaceScope
     /// <summary>Switches the thread back to the namespace it was in before this scope.</summary>
     /// <exception cref="InvalidOperationException">Called on another thread, or before an inner scope was disposed.</exception>
     /// <exception cref="NamespaceRestoreException">The switch back failed; the thread is unusable for scopes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs while switched: never counted for tiering
     public void Dispose()
     {
         if (_token != 0) ScopeStack.Exit(_depth, _token, _threadId);

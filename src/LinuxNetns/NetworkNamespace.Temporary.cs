@@ -39,7 +39,8 @@ public sealed partial class NetworkNamespace
         ArgumentNullException.ThrowIfNull(options);
         SafeFdHandle fd = NamespaceMounts.CreateAnonymous("temporary network namespace", options.Logger);
         string path = $"/proc/{Environment.ProcessId}/fd/{fd.Fd}";
-        var ns = new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options) { IsTemporary = true };
+        NetworkNamespace ns = Wrap(fd, null, path, options);
+        ns.IsTemporary = true;
         options.Logger.TemporaryCreated(ns.Id, path);
         return ns;
     }

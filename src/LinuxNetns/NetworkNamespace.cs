@@ -30,16 +30,42 @@ public sealed partial class NetworkNamespace : IDisposable
         _worker = new WorkerSlot($"netns:{name ?? id.Inode.ToString()}", name ?? path);
     }
 
+    /// <summary>
+    /// Wraps an open nsfs descriptor in a handle; if that fails (reading its identity), closes the descriptor and
+    /// runs <paramref name="undo"/> (e.g. removes the pin just made) before the exception propagates.
+    /// </summary>
+    private static NetworkNamespace Wrap(SafeFdHandle fd, string? name, string path, NetworkNamespaceOptions options, Action? undo = null)
+    {
+        try
+        {
+            return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options);
+        }
+        catch
+        {
+            fd.Dispose();
+            undo?.Invoke();
+            throw;
+        }
+    }
+
     /// <summary>The namespace's identity (st_dev, st_ino of its nsfs file).</summary>
     public NamespaceId Id { get; }
 
     /// <summary>The name it was opened or created by, or null for a namespace opened by path, pid or thread.</summary>
     public string? Name { get; }
 
-    /// <summary>The path it was opened by: <c>/run/netns/NAME</c>, the given path, or <c>/proc/PID/ns/net</c>.</summary>
+    /// <summary>
+    /// The path it was opened by: <c>/run/netns/NAME</c>, the given path, <c>/proc/PID/ns/net</c>, or for
+    /// <see cref="OpenCurrentThread()"/> <c>/proc/PID/task/TID/ns/net</c> (which follows that thread, not the namespace:
+    /// it names another namespace once the thread switches, and nothing once it ends).
+    /// </summary>
     public string Path { get; }
 
-    /// <summary>The open nsfs file descriptor, valid until this handle is disposed (e.g. for your own <c>setns</c>).</summary>
+    /// <summary>
+    /// The open nsfs file descriptor, valid until this handle is disposed (e.g. for your own <c>setns</c>). It belongs
+    /// to this object: do not dispose it — dispose the <see cref="NetworkNamespace"/>, which also ends its worker thread
+    /// and closes its netlink socket.
+    /// </summary>
     public SafeHandle Handle => _fd;
 
     internal SafeFdHandle Fd => _fd;
@@ -65,7 +91,7 @@ public sealed partial class NetworkNamespace : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         string path = options.PathOf(name);
         SafeFdHandle fd = NamespaceMounts.CreatePinned(name, path, options);
-        var ns = new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options);
+        NetworkNamespace ns = Wrap(fd, name, path, options, undo: () => NamespaceMounts.Discard("add", path, options.Logger));
         options.Logger.Created(name, path, ns.Id);
         return ns;
     }
@@ -83,7 +109,7 @@ public sealed partial class NetworkNamespace : IDisposable
         string path = options.PathOf(name);
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace",
             $"No namespace named \"{name}\" exists: create it with NetworkNamespace.Create or `ip netns add {name}`.");
-        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options);
+        return Wrap(fd, name, path, options);
     }
 
     /// <summary>Deletes the named namespace (<c>ip netns delete</c>): unmounts and removes its file. The namespace
@@ -148,7 +174,7 @@ public sealed partial class NetworkNamespace : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(options);
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace", "Check the path.");
-        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options);
+        return Wrap(fd, null, path, options);
     }
 
     /// <summary>Opens the network namespace of process <paramref name="pid"/> (<c>/proc/PID/ns/net</c>).</summary>
@@ -163,7 +189,7 @@ public sealed partial class NetworkNamespace : IDisposable
         string path = $"/proc/{pid}/ns/net";
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace of process",
             $"No process with pid {pid} exists (or it has exited).");
-        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options);
+        return Wrap(fd, null, path, options);
     }
 
     /// <summary>Opens the calling thread's current network namespace (<c>/proc/thread-self/ns/net</c>).</summary>
@@ -175,7 +201,7 @@ public sealed partial class NetworkNamespace : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         string path = $"/proc/{Environment.ProcessId}/task/{Libc.GetThreadId()}/ns/net";
         SafeFdHandle fd = NamespaceFile.OpenNetwork("/proc/thread-self/ns/net", "open the current thread's network namespace", "Is /proc mounted?");
-        return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options);
+        return Wrap(fd, null, path, options);
     }
 
     /// <summary>

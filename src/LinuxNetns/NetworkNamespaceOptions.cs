@@ -23,7 +23,23 @@ public sealed class NetworkNamespaceOptions
 
     /// <summary>How long a library-owned worker thread (used by <see cref="NetworkNamespace.Run(Action)"/> and
     /// <see cref="NetworkNamespace.CreateSocket"/>) waits for more work before it ends. Default 5 seconds.</summary>
-    public TimeSpan WorkerIdleTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <exception cref="ArgumentOutOfRangeException">Not positive (or <see cref="Timeout.InfiniteTimeSpan"/>), or over
+    /// <see cref="int.MaxValue"/> milliseconds.</exception>
+    public TimeSpan WorkerIdleTimeout
+    {
+        get => _workerIdleTimeout;
+        init
+        {
+            if (value != Timeout.InfiniteTimeSpan && (value <= TimeSpan.Zero || value.TotalMilliseconds > int.MaxValue))
+            {
+                throw new ArgumentOutOfRangeException(nameof(WorkerIdleTimeout), value,
+                    "WorkerIdleTimeout must be positive and at most int.MaxValue milliseconds, or Timeout.InfiniteTimeSpan.");
+            }
+            _workerIdleTimeout = value;
+        }
+    }
+
+    private readonly TimeSpan _workerIdleTimeout = TimeSpan.FromSeconds(5);
 
     internal ILogger Logger => _logger ??= LoggerFactory.CreateLogger("LinuxNetns");
 

@@ -10,7 +10,8 @@ using LinuxNetns;
 //                      at WITNESS_PATH; prints "ready INODE", then waits on stdin (the test SIGKILLs it)
 //   hold-temporary-pinned
 //                      CreateTemporaryPinned; prints "ready NAME", then waits on stdin (the test SIGKILLs it)
-//   hygiene NAME       first use of Enter, Run and CreateSocket in a fresh process; prints the stray threads after
+//   hygiene NAME       first use of Enter, Run (arming a timer, registering a wait) and CreateSocket in a fresh
+//                      process; prints the stray threads after
 //   exec-first NAME    create NAME and, as this process's first use of Process, exec `ls /sys/class/net` in it;
 //                      then report threads left in another network or mount namespace; delete NAME
 //   exec NAME          exec `true` in the existing namespace NAME
@@ -58,6 +59,16 @@ try
             {
                 using (ns.Enter()) { }
                 ns.Run(() => { });
+                // First timer armed and first registered wait of the process, from inside the namespace.
+                ns.Run(() => Task.Delay(10).Wait());
+                ns.Run(() =>
+                {
+                    using var signalled = new ManualResetEvent(true);
+                    using var waited = new ManualResetEventSlim();
+                    RegisteredWaitHandle r = ThreadPool.RegisterWaitForSingleObject(signalled, (_, _) => waited.Set(), null, -1, true);
+                    waited.Wait();
+                    r.Unregister(null);
+                });
                 using (ns.CreateSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp)) { }
             }
             NetworkNamespace.Delete(args[1]);

@@ -150,6 +150,44 @@ public sealed class RunTests : NamespaceTest
     private static void ThrowingAction() => throw new InvalidOperationException("from the action");
 
     [RootFact]
+    public void Run_inside_Run_while_the_worker_is_in_another_scope_is_refused()
+    {
+        string name = NewName("reenter-scope");
+        string other = NewName("reenter-other");
+        using (NetworkNamespace ns = NetworkNamespace.Create(name))
+        using (NetworkNamespace elsewhere = NetworkNamespace.Create(other))
+        {
+            Exception? refused = ns.Run(() =>
+            {
+                using (elsewhere.Enter())
+                {
+                    try
+                    {
+                        ns.Run(() => 1);
+                        return null;
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        return e;
+                    }
+                }
+            });
+            refused.Should().NotBeNull("running inline would run ns's code in the other namespace");
+            ns.Run(NativeForTests.CurrentThreadNamespace).Should().Be(ns.Id);
+        }
+        NetworkNamespace.Delete(name);
+        NetworkNamespace.Delete(other);
+    }
+
+    [Fact]
+    public void A_worker_idle_timeout_that_is_not_positive_is_refused()
+    {
+        FluentActions.Invoking(() => new NetworkNamespaceOptions { WorkerIdleTimeout = TimeSpan.Zero }).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => new NetworkNamespaceOptions { WorkerIdleTimeout = TimeSpan.FromSeconds(-2) }).Should().Throw<ArgumentOutOfRangeException>();
+        new NetworkNamespaceOptions { WorkerIdleTimeout = Timeout.InfiniteTimeSpan }.WorkerIdleTimeout.Should().Be(Timeout.InfiniteTimeSpan);
+    }
+
+    [RootFact]
     public void An_idle_worker_ends_by_itself()
     {
         string name = NewName("idle");

@@ -18,12 +18,15 @@ internal static unsafe partial class Libc
 {
     private const string LibraryName = "libc";
 
-    // open(2) flags (identical on x86_64 and aarch64).
+    private static readonly bool IsArm = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+
+    // open(2) flags. Most are the same on x86_64 and aarch64; O_DIRECTORY and O_NOFOLLOW are not (on arm64,
+    // x86's O_DIRECTORY value means O_DIRECT).
     public const int O_RDONLY = 0x0;
     public const int O_CREAT = 0x40;
     public const int O_EXCL = 0x80;
-    public const int O_NOFOLLOW = 0x20000;
-    public const int O_DIRECTORY = 0x10000;
+    public static readonly int O_NOFOLLOW = IsArm ? 0x8000 : 0x20000;
+    public static readonly int O_DIRECTORY = IsArm ? 0x4000 : 0x10000;
     public const int O_CLOEXEC = 0x80000;
     public const int O_NONBLOCK = 0x800;
     public const int O_PATH = 0x200000;
@@ -84,6 +87,7 @@ internal static unsafe partial class Libc
     public const int EISDIR = 21;
     public const int EINVAL = 22;
     public const int ENOSPC = 28;
+    public const int ENOTTY = 25;
     public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
     public const int ELOOP = 40;
@@ -175,13 +179,21 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true)]
     private static partial nint ReadlinkatImport(int dirfd, byte* path, byte* buffer, nuint size);
 
-    [LibraryImport(LibraryName, EntryPoint = "gettid")]
-    private static partial int GettidImport();
+    // gettid(3) is glibc 2.30+ only (RHEL 8 has 2.28): use syscall(2) with the architecture's number.
+    [LibraryImport(LibraryName, EntryPoint = "syscall")]
+    private static partial nint SyscallImport(nint number);
+
+    private static readonly nint SysGettid = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.Arm64 => 178,
+        Architecture.Arm => 224,
+        _ => 186, // x86_64
+    };
 
     // ---- helpers --------------------------------------------------------------------------------
 
     /// <summary>The calling thread's kernel thread id.</summary>
-    public static int GetThreadId() => GettidImport();
+    public static int GetThreadId() => (int)SyscallImport(SysGettid);
 
     /// <summary>open(2) with O_CLOEXEC always added; an invalid handle on failure (errno kept).</summary>
     public static SafeFdHandle Open(string path, int flags, uint mode = 0)

@@ -19,8 +19,8 @@ internal static class HomeThread
 
     /// <summary>
     /// Makes sure the runtime threads that .NET starts lazily, from whichever thread first needs them, already run:
-    /// the sockets event loop (started by the first socket), the timer thread, the signal-handling thread (started by
-    /// the first Process or signal registration) and the thread pool. Call before any thread of the process is
+    /// the sockets event loop (started by the first socket), the signal-handling thread (started by the first Process
+    /// or signal registration), the thread pool, its timer thread and its wait thread. Call before any thread of the process is
     /// switched into another namespace; a thread is born in the namespaces of the thread that creates it
     /// (DESIGN.md §2.2, §2.3). Costs one round trip to the home thread, once per process.
     /// </summary>
@@ -45,13 +45,29 @@ internal static class HomeThread
         // Signals: the first registration (or Process use) starts the runtime's signal-handling thread.
         PosixSignalRegistration.Create(PosixSignal.SIGCONT, static _ => { }).Dispose();
 
-        // Timers: the first timer starts the timer thread.
-        new Timer(static _ => { }, null, Timeout.Infinite, Timeout.Infinite).Dispose();
-
-        // Thread pool: its first work item starts a worker (and the gate thread) from this thread.
-        using var done = new ManualResetEventSlim();
-        ThreadPool.UnsafeQueueUserWorkItem(static d => d.Set(), done, preferLocal: false);
-        done.Wait();
+        // The thread pool (its workers and gate thread start with the first work item), the timer thread (with the
+        // first timer that is armed, not merely created) and the pool's wait thread (with the first registered wait).
+        // Their callbacks run on pool threads: bounded waits, so a saturated pool delays this once, never hangs it.
+        var bound = TimeSpan.FromSeconds(5);
+        if (ThreadPool.ThreadCount == 0)
+        {
+            using var ran = new ManualResetEventSlim();
+            ThreadPool.UnsafeQueueUserWorkItem(static r => r.Set(), ran, preferLocal: false);
+            ran.Wait(bound);
+        }
+        using (var fired = new ManualResetEventSlim())
+        using (new Timer(static f => ((ManualResetEventSlim)f!).Set(), fired, 0, Timeout.Infinite))
+        {
+            fired.Wait(bound);
+        }
+        using (var signalled = new ManualResetEvent(initialState: true))
+        using (var waited = new ManualResetEventSlim())
+        {
+            RegisteredWaitHandle registration = ThreadPool.UnsafeRegisterWaitForSingleObject(
+                signalled, static (w, _) => ((ManualResetEventSlim)w!).Set(), waited, Timeout.Infinite, executeOnlyOnce: true);
+            waited.Wait(bound);
+            registration.Unregister(null);
+        }
         return true;
     }
 }

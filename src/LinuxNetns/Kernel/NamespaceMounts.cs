@@ -20,13 +20,14 @@ internal static unsafe class NamespaceMounts
         try
         {
             HomeThread.Execute(item);
-            log.Step("unshare(CLONE_NEWNET) + mount --bind /proc/thread-self/ns/net", path);
             item.ThrowIfFailed();
-            return new SafeFdHandle(item.NewNamespaceFd);
+            var fd = new SafeFdHandle(item.NewNamespaceFd);
+            log.Step("unshare(CLONE_NEWNET) + mount --bind /proc/thread-self/ns/net", path);
+            return fd;
         }
         catch
         {
-            RemovePlaceholder("add", path, log);
+            Discard("add", path, log);
             throw;
         }
     }
@@ -40,9 +41,10 @@ internal static unsafe class NamespaceMounts
     {
         var item = new CreateItem(null, description);
         HomeThread.Execute(item);
-        log.Step("unshare(CLONE_NEWNET) + open /proc/thread-self/ns/net", description);
         item.ThrowIfFailed();
-        return new SafeFdHandle(item.NewNamespaceFd);
+        var fd = new SafeFdHandle(item.NewNamespaceFd);
+        log.Step("unshare(CLONE_NEWNET) + open /proc/thread-self/ns/net", description);
+        return fd;
     }
 
     /// <summary><c>ip netns attach</c>: bind-mounts the open namespace <paramref name="fd"/> at <paramref name="path"/>.</summary>
@@ -63,7 +65,7 @@ internal static unsafe class NamespaceMounts
         }
         catch
         {
-            RemovePlaceholder("attach", path, log);
+            Discard("attach", path, log);
             throw;
         }
         finally
@@ -108,7 +110,8 @@ internal static unsafe class NamespaceMounts
         }
     }
 
-    private static void RemovePlaceholder(string operation, string path, ILogger log)
+    /// <summary>Best-effort undo of a pin after a failed <paramref name="operation"/>: unmount and unlink, log a failure.</summary>
+    public static void Discard(string operation, string path, ILogger log)
     {
         Libc.Umount2(path, Libc.MNT_DETACH | Libc.UMOUNT_NOFOLLOW);
         if (Libc.Unlink(path) != 0 && Libc.LastErrno != Libc.ENOENT)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LinuxNetns.Interop;
 
 namespace LinuxNetns.Kernel;
@@ -55,11 +56,19 @@ internal sealed class NamespaceThread
     /// Runs <paramref name="item"/> on this thread and waits for it. Returns false, without running it, when the
     /// thread has ended (idle, stopped or retired): the caller then starts a new one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryExecute(WorkItem item)
     {
         if (IsCurrentThread)
         {
-            // Re-entrant call from an item running on this thread: run inline instead of waiting on ourselves.
+            // Re-entrant call from an item running on this thread: run inline instead of waiting on ourselves, but
+            // only while the thread is where it belongs. Inside a scope of the item's it is in another namespace.
+            if (ScopeStack.IsActive)
+            {
+                throw new InvalidOperationException(
+                    "Run or CreateSocket of a namespace was called from its own worker thread while that thread is inside an Enter() scope, " +
+                    "i.e. in another namespace. Leave the scope first, or call it on the other namespace's handle.");
+            }
             item.Execute();
             item.Completed = true;
             return true;
@@ -106,6 +115,9 @@ internal sealed class NamespaceThread
         }
     }
 
+    // Not tiered (AggressiveOptimization): this loop runs inside the namespace, and a tiering promotion requested
+    // from here could make the runtime start its tiered-compilation worker on this thread.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Serve(ThreadNamespaceLinks links)
     {
         while (true)

@@ -31,15 +31,23 @@ internal static class RunDirectory
             if (Libc.Mount(directory, directory, "none", Libc.MS_BIND | Libc.MS_REC) != 0)
                 throw Errno.Exception("mount --rbind", directory, Libc.LastErrno);
             if (Libc.Mount("", directory, "none", Libc.MS_PRIVATE | Libc.MS_REC) != 0)
-                throw Errno.Exception("mount --make-rprivate", directory, Libc.LastErrno);
+                throw UndoBind("mount --make-rprivate", directory);
             if (Libc.Mount("", directory, "none", Libc.MS_SHARED | Libc.MS_REC) != 0)
-                throw Errno.Exception("mount --make-rshared", directory, Libc.LastErrno);
+                throw UndoBind("mount --make-rshared", directory);
             logger.RunDirectoryBound(directory);
         }
         finally
         {
             Libc.Flock(dir, Libc.LOCK_UN);
         }
+    }
+
+    /// <summary>The error of a failed step after the self-bind, which is undone first: nothing half-made stays.</summary>
+    private static NetworkNamespaceException UndoBind(string step, string directory)
+    {
+        NetworkNamespaceException error = Errno.Exception(step, directory, Libc.LastErrno);
+        Libc.Umount2(directory, Libc.MNT_DETACH);
+        return error;
     }
 
     /// <summary>mkdir -p with mode 0755; an existing directory is fine.</summary>

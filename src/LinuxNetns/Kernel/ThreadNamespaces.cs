@@ -12,22 +12,46 @@ internal static unsafe class ThreadNamespaces
     /// <summary>NUL-terminated path of the calling thread's network namespace.</summary>
     public static ReadOnlySpan<byte> ThreadSelfNet => "/proc/thread-self/ns/net\0"u8;
 
-    private static readonly Lazy<(SafeFdHandle Fd, NamespaceId Id)> HomeNamespace = new(OpenHome);
+    private sealed record HomeHandle(SafeFdHandle Fd, NamespaceId Id);
+
+    private static readonly object HomeLock = new();
+    private static HomeHandle? s_home;
+
+    // Opened once; a failure (e.g. EMFILE) is not cached, the next use tries again.
+    private static HomeHandle HomeNamespace
+    {
+        get
+        {
+            if (Volatile.Read(ref s_home) is { } home) return home;
+            lock (HomeLock)
+            {
+                return s_home ??= OpenHome();
+            }
+        }
+    }
 
     /// <summary>
     /// The process's home network namespace: the thread-group leader's at the library's first use. This is the one
     /// place where <c>/proc/self</c> is meant: it names the process, not the calling thread.
     /// </summary>
-    public static SafeFdHandle Home => HomeNamespace.Value.Fd;
+    public static SafeFdHandle Home => HomeNamespace.Fd;
 
     /// <summary>The identity of <see cref="Home"/>.</summary>
-    public static NamespaceId HomeId => HomeNamespace.Value.Id;
+    public static NamespaceId HomeId => HomeNamespace.Id;
 
-    private static (SafeFdHandle, NamespaceId) OpenHome()
+    private static HomeHandle OpenHome()
     {
         const string path = "/proc/self/ns/net";
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open the process's network namespace", "Is /proc mounted?");
-        return (fd, NamespaceFile.IdOf(fd, path));
+        try
+        {
+            return new HomeHandle(fd, NamespaceFile.IdOf(fd, path));
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Opens the calling thread's network namespace; returns the raw fd or -1 (errno kept).</summary>

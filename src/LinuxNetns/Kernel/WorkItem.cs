@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace LinuxNetns.Kernel;
@@ -23,6 +24,7 @@ internal abstract class WorkItem
 
     protected abstract void Run();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute()
     {
         try
