@@ -143,13 +143,14 @@ internal sealed class NamespaceThread
                 Retire(item);
                 return;
             }
+            bool check = !item.KeepsNamespaces; // read before the caller is released: it may reuse the item
             item.Completed = true;
             _workDone.Set();
 
             // Checked after the caller was released, off its path: a thread that user code left in other
             // namespaces than it started in takes no further item; it ends, and the kernel drops its references.
             // The library's own items are known to leave them alone.
-            if (!item.KeepsNamespaces && !links.Unchanged())
+            if (check && !links.Unchanged())
             {
                 Retire(null);
                 return;
