@@ -9,6 +9,7 @@ namespace LinuxNetns.Benchmarks;
 /// Each operation three ways, in one run: the library; the floor (the same syscalls, bare P/Invoke); and
 /// <c>ip netns …</c> started as a process. Ratios are to the floor of the same operation.
 /// </summary>
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public unsafe class OperationBenchmarks

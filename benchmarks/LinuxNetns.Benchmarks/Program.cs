@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using Perfolizer.Horology;
@@ -39,9 +38,7 @@ public static class Program
             ? Job.Default.WithId("Short").WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(5)
                 .WithIterationTime(TimeInterval.FromMilliseconds(200))
             : Job.Default.WithMaxIterationCount(40); // the ip rows are noisy; 40 iterations bound the run to well under an hour
-        IConfig config = DefaultConfig.Instance
-            .AddJob(job.AsDefault())
-            .AddDiagnoser(MemoryDiagnoser.Default);
+        IConfig config = DefaultConfig.Instance.AddJob(job.AsDefault());
 
         // Ctrl+C: BenchmarkDotNet would kill the benchmark process and go on with the next one. Instead, let the
         // benchmark process remove its namespaces (it does so on SIGINT), remove whatever is left, and stop.

@@ -32,6 +32,7 @@ public abstract class ScaleBase
 }
 
 /// <summary>List and exec with N namespaces present (exec copies the whole mount table into its own mount namespace).</summary>
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public unsafe class ScaleListExecBenchmarks : ScaleBase
@@ -93,6 +94,7 @@ public unsafe class ScaleListExecBenchmarks : ScaleBase
 /// <see cref="Batch"/> namespaces, prepared and removed outside the measurement, so the count present stays
 /// between N and N + <see cref="Batch"/>.
 /// </summary>
+[MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 [InvocationCount(Batch, 1)]
