@@ -137,6 +137,84 @@ public sealed class NetlinkTests : NamespaceTest
     }
 
     [RootFact]
+    public void First_use_of_the_socket_from_a_caller_and_from_a_Run_item_at_once_does_not_deadlock()
+    {
+        // The first use opens the socket on the namespace's worker. If it held a lock while waiting for the worker,
+        // and the worker were busy with an item that itself asks for the socket, neither could go on.
+        NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+        using var itemRunning = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        Task<int> inItem = Task.Run(() => ns.Run(() =>
+        {
+            itemRunning.Set();
+            release.Wait();
+            return ns.GetLinks().Count;
+        }));
+        itemRunning.Wait();
+        int outsideCount = -1;
+        Exception? outsideError = null;
+        var outside = new Thread(() =>
+        {
+            try
+            {
+                outsideCount = ns.GetLinks().Count; // opens the socket: queues behind the item
+            }
+            catch (Exception e)
+            {
+                outsideError = e;
+            }
+        }) { IsBackground = true };
+        outside.Start();
+        // Let the outside caller get stuck waiting for the worker first (the order that deadlocked). Should it get
+        // there later, the test proves less, but it still passes only when both finish.
+        SpinWait.SpinUntil(() => outside.ThreadState.HasFlag(System.Threading.ThreadState.WaitSleepJoin), TimeSpan.FromSeconds(10));
+        Thread.Sleep(100);
+        release.Set();
+        bool finished = inItem.Wait(TimeSpan.FromSeconds(30)) & outside.Join(TimeSpan.FromSeconds(30));
+        finished.Should().BeTrue("neither first use may wait for the other (a deadlock leaves the worker stuck)");
+        inItem.Result.Should().Be(1, "a new namespace has only lo");
+        outsideError.Should().BeNull();
+        outsideCount.Should().Be(1);
+        ns.Dispose();
+    }
+
+    [RootFact]
+    public void Sockets_opened_while_the_namespace_is_disposed_are_closed()
+    {
+        // Races Dispose against several first uses: each use either works or throws ObjectDisposedException, and no
+        // socket of ours outlives the handle (a second handle looks at the namespace's netlink socket table).
+        for (int round = 0; round < 20; round++)
+        {
+            NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+            using NetworkNamespace observer = NetworkNamespace.OpenPath($"/proc/self/fd/{ns.Handle.DangerousGetHandle()}");
+            using var go = new ManualResetEventSlim();
+            Task[] users = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+            {
+                go.Wait();
+                try
+                {
+                    ns.GetLinks();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            })).ToArray();
+            go.Set();
+            ns.Dispose();
+            Task.WaitAll(users);
+            observer.Run(UserRouteSockets).Should().BeEmpty("every rtnetlink socket opened for the handle is closed once it is disposed");
+        }
+    }
+
+    /// <summary>NETLINK_ROUTE sockets bound by user space (port id not 0) in the calling thread's namespace.</summary>
+    private static List<string> UserRouteSockets() =>
+        File.ReadAllLines("/proc/thread-self/net/netlink").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f[1] == "0" && f[2] != "0")
+            .Select(f => string.Join(' ', f))
+            .ToList();
+
+    [RootFact]
     public void Nsid_dump_lists_every_entry()
     {
         using var t = new Trio(this);
