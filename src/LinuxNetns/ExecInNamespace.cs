@@ -191,6 +191,8 @@ public static class ExecInNamespace
         }
 
         if (!exec.Restored) log.ExecRestoreFailed(exec.ThreadId);
+        if (exec.StartNetworkNamespace is { } start && start != ThreadNamespaces.HomeId)
+            log.ExecThreadNotAtHome(exec.ThreadId, startInfo.FileName, start, ThreadNamespaces.HomeId);
         for (int i = 0; i < exec.BindErrnos.Length; i++)
         {
             if (exec.BindErrnos[i] != 0) log.ExecBindFailed(plan.BindSourcePaths[i], plan.BindTargetPaths[i], Errno.Describe(exec.BindErrnos[i]));
