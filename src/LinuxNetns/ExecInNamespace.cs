@@ -173,6 +173,12 @@ public static class ExecInNamespace
         // No runtime thread may be born on the exec thread: start them (and the Process machinery) from home first.
         ProcessWarmup.Ensure();
 
+        // Threads already in the target namespace (its worker, callers inside a scope) are not the exec's doing.
+        bool checkStrays = log.IsEnabled(LogLevel.Warning);
+        HashSet<int>? alreadyThere = checkStrays
+            ? ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id).Select(t => t.ThreadId).ToHashSet()
+            : null;
+
         ExecThread exec;
         SafeFdHandle fd = ns.Fd;
         bool added = false;
@@ -203,9 +209,21 @@ public static class ExecInNamespace
             $"Starting \"{startInfo.FileName}\" in {where} failed: Process.Start started no process.");
 
         log.ExecStarted(process.Id, startInfo.FileName, where);
-        if (exec.MountNamespace is { } mnt && log.IsEnabled(LogLevel.Warning))
+        if (checkStrays)
         {
-            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mnt)) log.ExecStrayThread(t.ThreadId, t.Name, startInfo.FileName, where);
+            // A thread born from the exec thread while it was switched: in its private mount namespace, or (born between
+            // setns(net) and unshare(NEWNS), or between restoring mnt and net) with home mnt but the target's net.
+            var strays = new Dictionary<int, StrayThread>();
+            if (exec.MountNamespace is { } mnt)
+            {
+                foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mnt)) strays[t.ThreadId] = t;
+            }
+            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id))
+            {
+                // The library's own threads ("netns:…": a concurrent exec, the namespace's worker) are there on purpose.
+                if (!alreadyThere!.Contains(t.ThreadId) && !t.Name.StartsWith("netns:", StringComparison.Ordinal)) strays.TryAdd(t.ThreadId, t);
+            }
+            foreach (StrayThread t in strays.Values) log.ExecStrayThread(t.ThreadId, t.Name, startInfo.FileName, where);
         }
         return process;
     }
