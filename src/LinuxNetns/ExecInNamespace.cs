@@ -117,7 +117,21 @@ public static class ExecInNamespace
     /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
     public static Task<ExecResult> RunAsync(NetworkNamespace ns, string fileName, IEnumerable<string> arguments,
         CancellationToken cancellationToken = default) =>
-        RunAsync(ns, StartInfo(fileName, arguments), null, null, cancellationToken);
+        RunAsync(ns, fileName, arguments, null, cancellationToken);
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> inside <paramref name="ns"/> to
+    /// completion, with <paramref name="options"/>.</summary>
+    /// <param name="ns">The namespace.</param>
+    /// <param name="fileName">The program: a path, or a name looked up in PATH.</param>
+    /// <param name="arguments">Its arguments, passed as they are (no shell parsing).</param>
+    /// <param name="options">Mount propagation, the <c>/etc/netns</c> entry, logging; null for the defaults.</param>
+    /// <param name="cancellationToken">Kills the child and its descendants, waits until it is reaped, then throws
+    /// <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Exit code, standard output and standard error.</returns>
+    /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
+    public static Task<ExecResult> RunAsync(NetworkNamespace ns, string fileName, IEnumerable<string> arguments,
+        ExecOptions? options, CancellationToken cancellationToken = default) =>
+        RunAsync(ns, StartInfo(fileName, arguments), null, options, cancellationToken);
 
     /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> inside the named namespace to completion.</summary>
     /// <param name="name">The namespace's name.</param>
@@ -130,7 +144,22 @@ public static class ExecInNamespace
     /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
     public static Task<ExecResult> RunAsync(string name, string fileName, IEnumerable<string> arguments,
         CancellationToken cancellationToken = default) =>
-        RunAsync(name, StartInfo(fileName, arguments), null, null, cancellationToken);
+        RunAsync(name, fileName, arguments, null, cancellationToken);
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> inside the named namespace to
+    /// completion, with <paramref name="options"/> (<c>ip netns exec NAME PROGRAM ARGS…</c>).</summary>
+    /// <param name="name">The namespace's name.</param>
+    /// <param name="fileName">The program: a path, or a name looked up in PATH.</param>
+    /// <param name="arguments">Its arguments, passed as they are (no shell parsing).</param>
+    /// <param name="options">Mount propagation, the <c>/etc/netns</c> entry, run directory, logging; null for the defaults.</param>
+    /// <param name="cancellationToken">Kills the child and its descendants, waits until it is reaped, then throws
+    /// <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Exit code, standard output and standard error.</returns>
+    /// <exception cref="NamespaceNotFoundException">No namespace of that name exists.</exception>
+    /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
+    public static Task<ExecResult> RunAsync(string name, string fileName, IEnumerable<string> arguments,
+        ExecOptions? options, CancellationToken cancellationToken = default) =>
+        RunAsync(name, StartInfo(fileName, arguments), null, options, cancellationToken);
 
     // ---- implementation ------------------------------------------------------------------------------
 

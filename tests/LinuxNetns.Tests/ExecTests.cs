@@ -99,6 +99,13 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
                 File.WriteAllText(Path.Combine(etc, "other", "resolv.conf"), "nameserver 192.0.2.54\n");
                 var other = new ExecOptions { EtcName = "other" };
                 (await ExecInNamespace.RunAsync(ns, Psi("cat", "/etc/resolv.conf"), null, other)).StandardOutput.Should().Be("nameserver 192.0.2.54\n");
+
+                // The program-and-arguments overloads take options too, for a namespace and for a name.
+                (await ExecInNamespace.RunAsync(ns, "cat", ["/etc/resolv.conf"], noEtc)).StandardOutput.Should().Be(hostResolv);
+                var otherByName = new ExecOptions { EtcName = "other", NamespaceOptions = options };
+                (await ExecInNamespace.RunAsync(name, "cat", ["/etc/resolv.conf"], otherByName)).StandardOutput.Should().Be("nameserver 192.0.2.54\n");
+                (await ExecInNamespace.RunAsync(name, "cat", ["/etc/resolv.conf"], new ExecOptions { NamespaceOptions = options }))
+                    .StandardOutput.Should().Be("nameserver 192.0.2.53\n");
             }
             NetworkNamespace.Delete(name, options);
             File.ReadAllText("/etc/resolv.conf").Should().Be(hostResolv, "the host's file is untouched");
