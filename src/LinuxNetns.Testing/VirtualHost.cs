@@ -23,12 +23,15 @@ public sealed class VirtualHost
     /// <summary>The host's link ends, in the order they were added (<c>eth0</c>, <c>eth1</c>, …).</summary>
     public IReadOnlyList<VirtualInterface> Interfaces => _interfaces;
 
-    /// <summary>The first IPv4 address of the host's first interface.</summary>
-    /// <exception cref="InvalidOperationException">The host has no IPv4 address.</exception>
+    /// <summary>
+    /// The host's IPv4 address: the first one of the first interface that has one, interfaces in the order they were
+    /// added (<c>eth0</c> first). A host whose first link is IPv6-only still has the IPv4 address of a later one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No interface of the host has an IPv4 address.</exception>
     public IPAddress Address => FirstAddress(AddressFamily.InterNetwork)
         ?? throw new InvalidOperationException($"Host \"{Name}\" has no IPv4 address.");
 
-    /// <summary>The first IPv6 address of the host's first interface that has one, or null.</summary>
+    /// <summary>The host's IPv6 address: the first one of the first interface that has one (as <see cref="Address"/>), or null.</summary>
     public IPAddress? IPv6Address => FirstAddress(AddressFamily.InterNetworkV6);
 
     /// <summary>The host's end of the link to <paramref name="hostName"/> (the first, if there are several).</summary>

@@ -117,7 +117,21 @@ public static class ExecInNamespace
     /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
     public static Task<ExecResult> RunAsync(NetworkNamespace ns, string fileName, IEnumerable<string> arguments,
         CancellationToken cancellationToken = default) =>
-        RunAsync(ns, StartInfo(fileName, arguments), null, null, cancellationToken);
+        RunAsync(ns, fileName, arguments, null, cancellationToken);
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> inside <paramref name="ns"/> to
+    /// completion, with <paramref name="options"/>.</summary>
+    /// <param name="ns">The namespace.</param>
+    /// <param name="fileName">The program: a path, or a name looked up in PATH.</param>
+    /// <param name="arguments">Its arguments, passed as they are (no shell parsing).</param>
+    /// <param name="options">Mount propagation, the <c>/etc/netns</c> entry, logging; null for the defaults.</param>
+    /// <param name="cancellationToken">Kills the child and its descendants, waits until it is reaped, then throws
+    /// <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Exit code, standard output and standard error.</returns>
+    /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
+    public static Task<ExecResult> RunAsync(NetworkNamespace ns, string fileName, IEnumerable<string> arguments,
+        ExecOptions? options, CancellationToken cancellationToken = default) =>
+        RunAsync(ns, StartInfo(fileName, arguments), null, options, cancellationToken);
 
     /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> inside the named namespace to completion.</summary>
     /// <param name="name">The namespace's name.</param>
@@ -130,7 +144,22 @@ public static class ExecInNamespace
     /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
     public static Task<ExecResult> RunAsync(string name, string fileName, IEnumerable<string> arguments,
         CancellationToken cancellationToken = default) =>
-        RunAsync(name, StartInfo(fileName, arguments), null, null, cancellationToken);
+        RunAsync(name, fileName, arguments, null, cancellationToken);
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="arguments"/> inside the named namespace to
+    /// completion, with <paramref name="options"/> (<c>ip netns exec NAME PROGRAM ARGS…</c>).</summary>
+    /// <param name="name">The namespace's name.</param>
+    /// <param name="fileName">The program: a path, or a name looked up in PATH.</param>
+    /// <param name="arguments">Its arguments, passed as they are (no shell parsing).</param>
+    /// <param name="options">Mount propagation, the <c>/etc/netns</c> entry, run directory, logging; null for the defaults.</param>
+    /// <param name="cancellationToken">Kills the child and its descendants, waits until it is reaped, then throws
+    /// <see cref="OperationCanceledException"/>.</param>
+    /// <returns>Exit code, standard output and standard error.</returns>
+    /// <exception cref="NamespaceNotFoundException">No namespace of that name exists.</exception>
+    /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
+    public static Task<ExecResult> RunAsync(string name, string fileName, IEnumerable<string> arguments,
+        ExecOptions? options, CancellationToken cancellationToken = default) =>
+        RunAsync(name, StartInfo(fileName, arguments), null, options, cancellationToken);
 
     // ---- implementation ------------------------------------------------------------------------------
 
@@ -173,6 +202,12 @@ public static class ExecInNamespace
         // No runtime thread may be born on the exec thread: start them (and the Process machinery) from home first.
         ProcessWarmup.Ensure();
 
+        // Threads already in the target namespace (its worker, callers inside a scope) are not the exec's doing.
+        bool checkStrays = log.IsEnabled(LogLevel.Warning);
+        HashSet<int>? alreadyThere = checkStrays
+            ? ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id).Select(t => t.ThreadId).ToHashSet()
+            : null;
+
         ExecThread exec;
         SafeFdHandle fd = ns.Fd;
         bool added = false;
@@ -191,6 +226,8 @@ public static class ExecInNamespace
         }
 
         if (!exec.Restored) log.ExecRestoreFailed(exec.ThreadId);
+        if (exec.StartNetworkNamespace is { } start && start != ThreadNamespaces.HomeId)
+            log.ExecThreadNotAtHome(exec.ThreadId, startInfo.FileName, start, ThreadNamespaces.HomeId);
         for (int i = 0; i < exec.BindErrnos.Length; i++)
         {
             if (exec.BindErrnos[i] != 0) log.ExecBindFailed(plan.BindSourcePaths[i], plan.BindTargetPaths[i], Errno.Describe(exec.BindErrnos[i]));
@@ -201,9 +238,21 @@ public static class ExecInNamespace
             $"Starting \"{startInfo.FileName}\" in {where} failed: Process.Start started no process.");
 
         log.ExecStarted(process.Id, startInfo.FileName, where);
-        if (exec.MountNamespace is { } mnt && log.IsEnabled(LogLevel.Warning))
+        if (checkStrays)
         {
-            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mnt)) log.ExecStrayThread(t.ThreadId, t.Name, startInfo.FileName, where);
+            // A thread born from the exec thread while it was switched: in its private mount namespace, or (born between
+            // setns(net) and unshare(NEWNS), or between restoring mnt and net) with home mnt but the target's net.
+            var strays = new Dictionary<int, StrayThread>();
+            if (exec.MountNamespace is { } mnt)
+            {
+                foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mnt)) strays[t.ThreadId] = t;
+            }
+            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id))
+            {
+                // The library's own threads ("netns:…": a concurrent exec, the namespace's worker) are there on purpose.
+                if (!alreadyThere!.Contains(t.ThreadId) && !t.Name.StartsWith("netns:", StringComparison.Ordinal)) strays.TryAdd(t.ThreadId, t);
+            }
+            foreach (StrayThread t in strays.Values) log.ExecStrayThread(t.ThreadId, t.Name, startInfo.FileName, where);
         }
         return process;
     }

@@ -393,7 +393,12 @@ public sealed partial class NetworkNamespace
             Table = Rtnl.RT_TABLE_MAIN,
             Protocol = add ? Rtnl.RTPROT_BOOT : (byte)0,
             // A route without a gateway reaches its destination directly on the link (IPv4 scope link, as ip does).
-            Scope = add && gateway is null && family == Rtnl.AF_INET ? Rtnl.RT_SCOPE_LINK : Rtnl.RT_SCOPE_UNIVERSE,
+            // A delete says "any scope" (RT_SCOPE_NOWHERE), as ip route del does: the kernel compares any other
+            // scope exactly, so a delete with scope universe would miss the scope-link route added above.
+            // Protocol and type 0 likewise match any.
+            Scope = !add ? Rtnl.RT_SCOPE_NOWHERE
+                : gateway is null && family == Rtnl.AF_INET ? Rtnl.RT_SCOPE_LINK
+                : Rtnl.RT_SCOPE_UNIVERSE,
             Type = add ? Rtnl.RTN_UNICAST : (byte)0,
         });
         if (destination.PrefixLength > 0) request.AttributeAddress(Rtnl.RTA_DST, destination.BaseAddress);

@@ -15,31 +15,43 @@ public readonly record struct NsidEntry(int Nsid, int? CurrentNsid);
 // The rtnetlink socket of this namespace, and the nsid operations (ip netns set / list-id, the ids in ip netns list).
 public sealed partial class NetworkNamespace
 {
-    private readonly object _netlinkLock = new();
     private NetlinkSocket? _netlink;
+    private int _netlinkDisposed;
 
     /// <summary>This namespace's rtnetlink socket, created inside it on first use and closed by <see cref="Dispose"/>.</summary>
+    /// <remarks>
+    /// No lock is held while the socket is opened: opening may hand work to this namespace's worker, and an item
+    /// already running there may itself ask for the socket. Two first uses may both open one; the loser closes its own.
+    /// </remarks>
     internal NetlinkSocket Netlink
     {
         get
         {
             NetlinkSocket? socket = Volatile.Read(ref _netlink);
             if (socket is not null) return socket;
-            lock (_netlinkLock)
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _netlinkDisposed) != 0 || _fd.IsClosed, this);
+            NetlinkSocket opened = NetlinkSocket.OpenIn(this);
+            NetlinkSocket? winner = Interlocked.CompareExchange(ref _netlink, opened, null);
+            if (winner is not null)
             {
-                ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-                return _netlink ??= NetlinkSocket.OpenIn(this);
+                opened.Dispose();
+                return winner;
             }
+            // Dispose sets its flag before taking the socket out, and we read the flag after putting ours in: either
+            // Dispose finds our socket and closes it, or we see the flag here and take it back out ourselves.
+            if (Volatile.Read(ref _netlinkDisposed) != 0)
+            {
+                Interlocked.Exchange(ref _netlink, null)?.Dispose();
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+            return opened;
         }
     }
 
     private void DisposeNetlink()
     {
-        lock (_netlinkLock)
-        {
-            _netlink?.Dispose();
-            _netlink = null;
-        }
+        Interlocked.Exchange(ref _netlinkDisposed, 1);
+        Interlocked.Exchange(ref _netlink, null)?.Dispose();
     }
 
     /// <summary>

@@ -126,7 +126,7 @@ internal static class Errno
         [1] = "EPERM", [2] = "ENOENT", [3] = "ESRCH", [4] = "EINTR", [5] = "EIO", [9] = "EBADF", [11] = "EAGAIN",
         [12] = "ENOMEM", [13] = "EACCES", [16] = "EBUSY", [17] = "EEXIST", [18] = "EXDEV", [19] = "ENODEV",
         [20] = "ENOTDIR", [21] = "EISDIR", [22] = "EINVAL", [24] = "EMFILE", [25] = "ENOTTY", [28] = "ENOSPC", [30] = "EROFS",
-        [36] = "ENAMETOOLONG", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [95] = "EOPNOTSUPP",
+        [36] = "ENAMETOOLONG", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [74] = "EBADMSG", [95] = "EOPNOTSUPP",
         [97] = "EAFNOSUPPORT", [105] = "ENOBUFS",
         [7] = "E2BIG", [34] = "ERANGE", [90] = "EMSGSIZE", [92] = "ENOPROTOOPT", [98] = "EADDRINUSE",
         [99] = "EADDRNOTAVAIL", [101] = "ENETUNREACH",

@@ -99,6 +99,13 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
                 File.WriteAllText(Path.Combine(etc, "other", "resolv.conf"), "nameserver 192.0.2.54\n");
                 var other = new ExecOptions { EtcName = "other" };
                 (await ExecInNamespace.RunAsync(ns, Psi("cat", "/etc/resolv.conf"), null, other)).StandardOutput.Should().Be("nameserver 192.0.2.54\n");
+
+                // The program-and-arguments overloads take options too, for a namespace and for a name.
+                (await ExecInNamespace.RunAsync(ns, "cat", ["/etc/resolv.conf"], noEtc)).StandardOutput.Should().Be(hostResolv);
+                var otherByName = new ExecOptions { EtcName = "other", NamespaceOptions = options };
+                (await ExecInNamespace.RunAsync(name, "cat", ["/etc/resolv.conf"], otherByName)).StandardOutput.Should().Be("nameserver 192.0.2.54\n");
+                (await ExecInNamespace.RunAsync(name, "cat", ["/etc/resolv.conf"], new ExecOptions { NamespaceOptions = options }))
+                    .StandardOutput.Should().Be("nameserver 192.0.2.53\n");
             }
             NetworkNamespace.Delete(name, options);
             File.ReadAllText("/etc/resolv.conf").Should().Be(hostResolv, "the host's file is untouched");
@@ -333,6 +340,49 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
         }
         NetworkNamespace.Delete(a);
         NetworkNamespace.Delete(b);
+    }
+
+    [RootFact]
+    public void Exec_from_inside_another_namespace_starts_its_thread_at_home_and_leaves_no_thread_behind()
+    {
+        // The exec thread must not be born where the caller is (inside nsA): whatever the runtime starts from it before
+        // it switches would be born there too. From a scope and from a Run item: the child is in nsB, the exec thread
+        // started in the home namespace (warning 37 otherwise), no thread is left in nsA but the caller, and no thread
+        // was born in the exec's namespaces (warning 33, which must not count threads that were in nsB on purpose).
+        string a = NewName("bornA");
+        string b = NewName("bornB");
+        var log = new ListLoggerFactory();
+        var options = new ExecOptions { NamespaceOptions = new NetworkNamespaceOptions { LoggerFactory = log } };
+        using (NetworkNamespace nsA = NetworkNamespace.Create(a))
+        using (NetworkNamespace nsB = NetworkNamespace.Create(b))
+        {
+            string? ChildNamespace()
+            {
+                using Process p = ExecInNamespace.Start(nsB, Psi("sleep", "5"), options);
+                string? target = new FileInfo($"/proc/{p.Id}/ns/net").LinkTarget;
+                p.Kill();
+                p.WaitForExit();
+                return target;
+            }
+
+            using (nsA.Enter())
+            {
+                for (int i = 0; i < 5; i++) ChildNamespace().Should().Be(nsB.Id.ToString());
+                ThreadNamespaces.ThreadsWhere("net", id => id == nsA.Id).Select(t => t.ThreadId)
+                    .Should().Equal([NativeForTests.gettid()], "only the calling thread is in its scope's namespace");
+            }
+            nsA.Run(() => ChildNamespace()).Should().Be(nsB.Id.ToString());
+            ThreadNamespaces.ThreadsWhere("net", id => id == nsA.Id).Should().OnlyContain(t => t.Name.StartsWith("netns:"),
+                "only nsA's worker is in nsA");
+
+            // Threads that are in the target on purpose are no strays: its worker, and a caller already inside it.
+            nsB.Run(() => { });
+            using (nsB.Enter()) ChildNamespace().Should().Be(nsB.Id.ToString());
+        }
+        NetworkNamespace.Delete(a);
+        NetworkNamespace.Delete(b);
+        log.Entries.Where(e => e.EventId is 33 or 37).Should().BeEmpty();
+        log.Entries.Count(e => e.EventId == 32).Should().Be(7, "seven children were started");
     }
 
     // ---- mount propagation (DESIGN.md §2.6) -------------------------------------------------------------

@@ -137,6 +137,43 @@ public sealed class LinkTests : NamespaceTest
     }
 
     [RootFact]
+    public void Link_scope_routes_are_removed_like_ip_route_del_removes_them()
+    {
+        using NetworkNamespace a = NetworkNamespace.CreateTemporaryPinned();
+        string ea = NewLink("a"), eb = NewLink("b");
+        a.CreateVethPair(ea, eb);
+        a.SetLinkUp(ea);
+        a.AddAddress(ea, "10.200.5.1/24");
+        a.AddAddress(ea, "fd00:200:5::1/64", duplicateAddressDetection: false);
+        string Routes() => Shell.Ip("-n", a.Name!, "route", "show").StdOut + Shell.Ip("-n", a.Name!, "-6", "route", "show").StdOut;
+
+        // Ours (IPv4 without a gateway is scope link), and one that ip itself added (also scope link).
+        a.AddRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea);
+        a.AddRoute(IPNetwork.Parse("10.206.0.0/16"), linkName: ea);
+        Shell.Ip("-n", a.Name!, "route", "add", "10.205.0.0/16", "dev", ea).EnsureSuccess();
+        a.AddRoute(IPNetwork.Parse("10.207.0.0/16"), IPAddress.Parse("10.200.5.2"), ea);
+        a.AddRoute(IPNetwork.Parse("fd00:204::/48"), linkName: ea);
+        Routes().Should().Contain($"10.204.0.0/16 dev {ea} scope link").And.Contain($"10.205.0.0/16 dev {ea} scope link")
+            .And.Contain($"10.206.0.0/16 dev {ea} scope link").And.Contain("10.207.0.0/16 via 10.200.5.2").And.Contain("fd00:204::/48");
+
+        a.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea);
+        a.RemoveRoute(IPNetwork.Parse("10.205.0.0/16"), linkName: ea);
+        a.RemoveRoute(IPNetwork.Parse("10.206.0.0/16")); // destination only, as `ip route del 10.206.0.0/16`
+        a.RemoveRoute(IPNetwork.Parse("10.207.0.0/16"), IPAddress.Parse("10.200.5.2"));
+        a.RemoveRoute(IPNetwork.Parse("fd00:204::/48"), linkName: ea);
+
+        string after = Routes();
+        foreach (string gone in new[] { "10.204.0.0/16", "10.205.0.0/16", "10.206.0.0/16", "10.207.0.0/16", "fd00:204::/48" })
+        {
+            after.Should().NotContain(gone);
+            a.GetRoutes().Should().NotContain(r => r.Destination == IPNetwork.Parse(gone));
+        }
+        after.Should().Contain($"10.200.5.0/24 dev {ea}", "only the routes named were removed");
+        FluentActions.Invoking(() => a.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea))
+            .Should().Throw<NetlinkException>().Which.ErrorName.Should().Be("ESRCH");
+    }
+
+    [RootFact]
     public void Bad_requests_fail_with_errno_and_the_kernels_explanation()
     {
         using NetworkNamespace a = NetworkNamespace.CreateTemporary();

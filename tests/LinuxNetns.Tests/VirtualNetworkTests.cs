@@ -131,6 +131,20 @@ public sealed class VirtualNetworkTests : NamespaceTest
     }
 
     [RootFact]
+    public void Address_is_the_first_IPv4_address_of_the_first_interface_that_has_one()
+    {
+        using VirtualNetwork net = new VirtualNetworkBuilder().AddHost("x").AddHost("y").AddHost("z")
+            .Connect("x", ["fd00:198:7::1/64"], "y", ["fd00:198:7::2/64"]) // eth0 of x and y: IPv6 only
+            .Connect("x", ["10.198.8.1/24", "10.198.8.5/24"], "z", ["10.198.8.2/24"])
+            .Build();
+        net["x"].Interfaces.Select(i => i.Name).Should().Equal("eth0", "eth1");
+        net["x"].Address.Should().Be(IPAddress.Parse("10.198.8.1"), "eth0 has none; eth1's first");
+        net["x"].IPv6Address.Should().Be(IPAddress.Parse("fd00:198:7::1"));
+        net["z"].IPv6Address.Should().BeNull();
+        FluentActions.Invoking(() => net["y"].Address).Should().Throw<InvalidOperationException>().WithMessage("*\"y\" has no IPv4 address*");
+    }
+
+    [RootFact]
     public void Explicit_addresses_and_the_pair_shortcut()
     {
         using (VirtualNetwork net = new VirtualNetworkBuilder().AddHost("x").AddHost("y")

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LinuxNetns.Interop;
 
-// Sockets for rtnetlink: socket, bind, getsockname, setsockopt, send, recv.
+// Sockets for rtnetlink: socket, bind, getsockname, setsockopt (options, receive timeout), send, recv.
 internal static unsafe partial class Libc
 {
     // socket(2)
@@ -14,6 +14,7 @@ internal static unsafe partial class Libc
     // setsockopt(2) levels and netlink options (linux/netlink.h)
     public const int SOL_SOCKET = 1;
     public const int SO_RCVBUF = 8;
+    public const int SO_RCVTIMEO = 20;
     public const int SOL_NETLINK = 270;
     public const int NETLINK_CAP_ACK = 10;
     public const int NETLINK_EXT_ACK = 11;
@@ -24,6 +25,7 @@ internal static unsafe partial class Libc
     public const int MSG_TRUNC = 0x20;
 
     public const int ENODEV = 19;
+    public const int EBADMSG = 74;
     public const int ENOPROTOOPT = 92;
     public const int EOPNOTSUPP = 95;
     public const int EADDRNOTAVAIL = 99;
@@ -89,6 +91,31 @@ internal static unsafe partial class Libc
         {
             fd.DangerousAddRef(ref added);
             return SetsockoptImport(fd.Fd, level, name, &value, sizeof(int));
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    /// <summary>struct timeval (time_t and suseconds_t are C longs).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeVal
+    {
+        public nint Seconds;
+        public nint Microseconds;
+    }
+
+    /// <summary>SO_RCVTIMEO: recv(2) fails with EAGAIN when nothing arrives within <paramref name="timeout"/>.</summary>
+    public static int SetReceiveTimeout(SafeFdHandle fd, TimeSpan timeout)
+    {
+        long micros = (long)(timeout.Ticks / TimeSpan.TicksPerMicrosecond);
+        var value = new TimeVal { Seconds = (nint)(micros / 1_000_000), Microseconds = (nint)(micros % 1_000_000) };
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            return SetsockoptImport(fd.Fd, SOL_SOCKET, SO_RCVTIMEO, &value, (uint)sizeof(TimeVal));
         }
         finally
         {

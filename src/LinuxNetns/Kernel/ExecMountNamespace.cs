@@ -170,24 +170,25 @@ internal sealed unsafe class ExecMountNamespace
     }
 
     /// <summary>
-    /// Puts the thread back into the namespaces saved by <see cref="Apply"/> and closes the saved fds. The thread keeps
-    /// its own filesystem context (cwd, root) and must still end; this only makes sure that whatever the runtime does
-    /// while the thread ends happens in the home namespaces. Returns false if a switch back failed.
+    /// Puts the thread back into the namespaces saved by <see cref="Apply"/>, then closes the saved fds. The thread
+    /// keeps its own filesystem context (cwd, root) and must still end; this only makes sure that whatever the runtime
+    /// does while the thread ends happens in the home namespaces. Both switches come before any other call, so the
+    /// window with one namespace restored and the other not is as short as it can be. Returns false if a switch back failed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Restore(ref SavedNamespaces saved)
     {
         bool ok = true;
+        // setns into a mount namespace needs an unshared filesystem context, which unshare(CLONE_NEWNS) gave us.
+        if (saved.Mount >= 0 && saved.Unshared && Libc.SwitchedSetns(saved.Mount, Libc.CLONE_NEWNS) != 0) ok = false;
+        if (saved.Net >= 0 && Libc.SwitchedSetns(saved.Net, Libc.CLONE_NEWNET) != 0) ok = false;
         if (saved.Mount >= 0)
         {
-            // setns into a mount namespace needs an unshared filesystem context, which unshare(CLONE_NEWNS) gave us.
-            if (saved.Unshared && Libc.SwitchedSetns(saved.Mount, Libc.CLONE_NEWNS) != 0) ok = false;
             Libc.CloseRaw(saved.Mount);
             saved.Mount = -1;
         }
         if (saved.Net >= 0)
         {
-            if (Libc.SwitchedSetns(saved.Net, Libc.CLONE_NEWNET) != 0) ok = false;
             Libc.CloseRaw(saved.Net);
             saved.Net = -1;
         }

@@ -8,9 +8,10 @@ namespace LinuxNetns.Kernel;
 /// A fresh thread per exec: it switches into the target network namespace and a new mount namespace
 /// (<see cref="ExecMountNamespace"/>), calls <see cref="Process.Start(ProcessStartInfo)"/> — which forks on the calling
 /// thread (DESIGN.md §2.3), so the child inherits both namespaces — switches back and ends. It is never reused: it
-/// unshared its filesystem context from the process.
+/// unshared its filesystem context from the process. It is started from the home thread, so it is born in the home
+/// namespaces whatever namespace the caller is in, and so is anything the runtime starts from it before it switches.
 /// </summary>
-internal sealed class ExecThread
+internal sealed unsafe class ExecThread
 {
     private readonly int _netFd;
     private readonly ExecMountNamespace _plan;
@@ -52,6 +53,17 @@ internal sealed class ExecThread
     /// <summary>The kernel thread id the exec ran on.</summary>
     public int ThreadId;
 
+    /// <summary>The exec thread's network namespace before it switched (where it was born), when statx worked.</summary>
+    public Libc.StatX StartNetworkNamespaceStat;
+
+    /// <summary>True when <see cref="StartNetworkNamespaceStat"/> is valid.</summary>
+    public bool StartNetworkNamespaceKnown;
+
+    /// <summary>The network namespace the exec thread started in (it should be the home one), or null if unknown.</summary>
+    public NamespaceId? StartNetworkNamespace => StartNetworkNamespaceKnown
+        ? new NamespaceId(StartNetworkNamespaceStat.Dev, StartNetworkNamespaceStat.Ino)
+        : null;
+
     /// <summary>The identity of the exec's private mount namespace, when it was made.</summary>
     public NamespaceId? MountNamespace =>
         FailedStep == ExecMountNamespace.Step.None ? new NamespaceId(MountNamespaceStat.Dev, MountNamespaceStat.Ino) : null;
@@ -63,12 +75,14 @@ internal sealed class ExecThread
     public static ExecThread Run(int netFd, ExecMountNamespace plan, ProcessStartInfo startInfo)
     {
         var exec = new ExecThread(netFd, plan, startInfo);
-        var thread = new Thread(static state => ((ExecThread)state!).Main())
+        var thread = new Thread(exec.Main)
         {
             IsBackground = true,
             Name = "netns:exec",
         };
-        thread.Start(exec);
+        // Started from the home thread, not the caller's (which may be inside a scope or a Run item). The spark runs
+        // there too: if it starts the JIT's worker, that worker is born at home (see TieringWorkerGuard).
+        HomeThreadStarter.Start(thread, TieringWorkerGuard.Ensure);
         thread.Join();
         return exec;
     }
@@ -77,7 +91,11 @@ internal sealed class ExecThread
     private void Main()
     {
         ThreadId = Libc.GetThreadId();
-        TieringWorkerGuard.Ensure(); // still at home: whatever it starts is born here
+        fixed (byte* threadNet = "/proc/thread-self/ns/net\0"u8)
+        fixed (Libc.StatX* st = &StartNetworkNamespaceStat)
+        {
+            StartNetworkNamespaceKnown = Libc.SwitchedStatx(Libc.AT_FDCWD, threadNet, 0, Libc.STATX_BASIC_STATS, st) == 0;
+        }
         FailedStep = _plan.Apply(_netFd, ref _saved, BindErrnos, out Errno, out MountNamespaceStat);
         if (FailedStep == ExecMountNamespace.Step.None)
         {

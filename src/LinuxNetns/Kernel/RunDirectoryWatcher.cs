@@ -62,15 +62,8 @@ internal sealed class RunDirectoryWatcher : IDisposable
             if (wake.IsInvalid) throw Errno.Exception("eventfd", directory, Libc.LastErrno);
 
             var watcher = new RunDirectoryWatcher(inotify, wake, directory, log);
-            // Started from the home thread: a thread is born in the namespaces of the thread that starts it, and the
-            // caller may be inside a NamespaceScope.
-            var start = new FuncWorkItem<bool>(() =>
-            {
-                watcher._thread.Start();
-                return true;
-            });
-            HomeThread.Execute(start);
-            start.ThrowIfFailed();
+            // Not from the caller's thread, which may be inside a NamespaceScope.
+            HomeThreadStarter.Start(watcher._thread);
             log.MonitorStarted(directory);
             return watcher;
         }

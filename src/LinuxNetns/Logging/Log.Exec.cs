@@ -27,4 +27,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 36, Level = LogLevel.Debug, Message = "The exec thread {ThreadId} could not switch back before ending; it ended anyway")]
     public static partial void ExecRestoreFailed(this ILogger logger, int threadId);
+
+    [LoggerMessage(EventId = 37, Level = LogLevel.Warning,
+        Message = "The exec thread {ThreadId} for {Program} started in {StartNamespace}, not in the process's network namespace {HomeNamespace}: a thread the runtime started from it may have been born there")]
+    public static partial void ExecThreadNotAtHome(this ILogger logger, int threadId, string program, NamespaceId startNamespace, NamespaceId homeNamespace);
 }

@@ -34,15 +34,19 @@ internal sealed class NetlinkMessage(ushort type, ushort flags, uint sequence, u
     }
 
     /// <summary>
-    /// Splits a datagram into messages. Stops at a truncated or malformed header rather than reading past it.
+    /// Splits a datagram into messages. Returns null, or what is wrong with the datagram when a header is truncated or
+    /// claims more bytes than there are (then the messages before it have been added, nothing is read past it).
     /// </summary>
-    public static void Split(ReadOnlySpan<byte> datagram, List<NetlinkMessage> into)
+    public static string? Split(ReadOnlySpan<byte> datagram, List<NetlinkMessage> into)
     {
-        while (datagram.Length >= Rtnl.HeaderLength)
+        int offset = 0;
+        while (datagram.Length > 0)
         {
+            if (datagram.Length < Rtnl.HeaderLength)
+                return $"{datagram.Length} stray bytes at offset {offset} of the datagram, too few for a message header";
             int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(datagram);
             if (length < Rtnl.HeaderLength || length > datagram.Length)
-                throw new InvalidDataException($"Malformed netlink message: length {length} in a datagram of {datagram.Length} bytes.");
+                return $"a message at offset {offset} claims {length} bytes, of {datagram.Length} left in the datagram";
             ushort type = BinaryPrimitives.ReadUInt16LittleEndian(datagram[4..]);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(datagram[6..]);
             uint sequence = BinaryPrimitives.ReadUInt32LittleEndian(datagram[8..]);
@@ -51,7 +55,9 @@ internal sealed class NetlinkMessage(ushort type, ushort flags, uint sequence, u
             int next = Rtnl.Align(length);
             if (next >= datagram.Length) break;
             datagram = datagram[next..];
+            offset += next;
         }
+        return null;
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using LinuxNetns.Interop;
 using LinuxNetns.Kernel;
 using LinuxNetns.Logging;
@@ -13,14 +14,23 @@ namespace LinuxNetns.Netlink;
 /// </summary>
 internal sealed class NetlinkSocket : IDisposable
 {
+    /// <summary>How long a request waits for the kernel's next datagram; the kernel answers at once, so this only
+    /// bounds a wait that would otherwise hang every user of the socket.</summary>
+    public static readonly TimeSpan DefaultReceiveTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many times a dump that the kernel marks interrupted is sent before giving up.</summary>
+    public const int DumpAttempts = 3;
+
     private readonly SafeFdHandle _fd;
     private readonly object _lock = new();
     private readonly ILogger _log;
+    private readonly TimeSpan _receiveTimeout;
     private byte[] _receiveBuffer;
     private uint _sequence;
 
-    private NetlinkSocket(SafeFdHandle fd, uint portId, string target, ILogger log, int receiveBufferSize)
+    private NetlinkSocket(SafeFdHandle fd, uint portId, string target, ILogger log, int receiveBufferSize, TimeSpan receiveTimeout)
     {
+        _receiveTimeout = receiveTimeout;
         _receiveBuffer = new byte[receiveBufferSize];
         _fd = fd;
         PortId = portId;
@@ -48,13 +58,18 @@ internal sealed class NetlinkSocket : IDisposable
     /// <summary>Datagrams received so far (diagnostics and tests: a multi-part dump takes several).</summary>
     public int DatagramsReceived { get; private set; }
 
+    /// <summary>Tests only: runs after each datagram of a dump is received, before the kernel fills the next part.</summary>
+    internal Action? AfterDumpDatagram { get; set; }
+
     /// <summary>Opens a socket in the calling thread's namespace.</summary>
     /// <param name="target">The namespace, for messages.</param>
     /// <param name="log">Where to log.</param>
     /// <param name="receiveBufferSize">The initial receive buffer; the kernel sizes dump parts to what we read with
     /// (up to 32 KiB), and the buffer grows for any larger datagram.</param>
-    public static NetlinkSocket OpenHere(string target, ILogger log, int receiveBufferSize = 32 * 1024)
+    /// <param name="receiveTimeout">How long to wait for a datagram (SO_RCVTIMEO); null for <see cref="DefaultReceiveTimeout"/>.</param>
+    public static NetlinkSocket OpenHere(string target, ILogger log, int receiveBufferSize = 32 * 1024, TimeSpan? receiveTimeout = null)
     {
+        TimeSpan timeout = receiveTimeout ?? DefaultReceiveTimeout;
         SafeFdHandle fd = Libc.OpenRouteNetlinkSocket();
         if (fd.IsInvalid)
         {
@@ -70,10 +85,13 @@ internal sealed class NetlinkSocket : IDisposable
             Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, 1);
             Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, 1);
             Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_GET_STRICT_CHK, 1);
+            // A receive timeout is not optional: without it a reply that never comes would block every later user
+            // of the socket, which waits for the lock held by the blocked one.
+            if (Libc.SetReceiveTimeout(fd, timeout) != 0) throw Errno.Exception("setsockopt(SO_RCVTIMEO) on netlink socket", target, Libc.LastErrno);
             long portId = Libc.BindNetlink(fd);
             if (portId < 0) throw Errno.Exception("bind netlink socket", target, Libc.LastErrno);
             log.NetlinkSocketOpened(target, (uint)portId);
-            return new NetlinkSocket(fd, (uint)portId, target, log, receiveBufferSize);
+            return new NetlinkSocket(fd, (uint)portId, target, log, receiveBufferSize, timeout);
         }
         catch
         {
@@ -97,7 +115,8 @@ internal sealed class NetlinkSocket : IDisposable
 
     /// <summary>
     /// Sends a dump request (NLM_F_DUMP) and collects every message of the multi-part reply until NLMSG_DONE. A dump
-    /// that the kernel marks interrupted (the table changed meanwhile) is repeated, up to three times.
+    /// that the kernel marks interrupted (the table changed meanwhile, so the parts may not fit together) is repeated,
+    /// up to <see cref="DumpAttempts"/> times in all; then it fails rather than return possibly inconsistent data.
     /// </summary>
     public List<NetlinkMessage> Dump(Func<NetlinkRequest> request, string operation, Func<int, string?>? advice = null)
     {
@@ -106,7 +125,13 @@ internal sealed class NetlinkSocket : IDisposable
             NetlinkRequest r = request();
             r.AddFlags(Rtnl.NLM_F_DUMP);
             List<NetlinkMessage> replies = Transact(r, operation, advice, dump: true, out bool interrupted);
-            if (!interrupted || attempt == 3) return replies;
+            if (!interrupted) return replies;
+            if (attempt == DumpAttempts)
+            {
+                throw Fail(operation, Libc.EINTR, null, _ =>
+                    $"The kernel marked the dump interrupted (NLM_F_DUMP_INTR) {DumpAttempts} times in a row: the table kept changing " +
+                    "while it was read, so the result could be inconsistent and none is returned. Retry the operation, once the changes have settled.");
+            }
             _log.NetlinkDumpInterrupted(operation, Target, attempt);
         }
     }
@@ -146,6 +171,8 @@ internal sealed class NetlinkSocket : IDisposable
                         }
                         case Rtnl.NLMSG_DONE:
                         {
+                            // The kernel may flag the interruption on the closing message alone.
+                            if ((m.Flags & Rtnl.NLM_F_DUMP_INTR) != 0) interrupted = true;
                             (int errno, string? text) = ParseError(m);
                             if (errno != 0) throw Fail(operation, errno, text, advice);
                             return replies;
@@ -159,11 +186,13 @@ internal sealed class NetlinkSocket : IDisposable
                             continue;
                     }
                 }
+                if (dump) AfterDumpDatagram?.Invoke();
             }
         }
     }
 
-    private void ReceiveDatagram(List<NetlinkMessage> into, string operation)
+    /// <summary>Receives one datagram and splits it into <paramref name="into"/>; waits at most the receive timeout.</summary>
+    internal void ReceiveDatagram(List<NetlinkMessage> into, string operation)
     {
         while (true)
         {
@@ -173,7 +202,7 @@ internal sealed class NetlinkSocket : IDisposable
             {
                 int errno = Libc.LastErrno;
                 if (errno == Libc.EINTR) continue;
-                throw Fail(operation, errno, null, null);
+                throw errno == Libc.EAGAIN ? TimedOut(operation) : Fail(operation, errno, null, null);
             }
             if (size > _receiveBuffer.Length) _receiveBuffer = new byte[Math.Max(size, _receiveBuffer.Length * 2)];
             long n = Libc.Receive(_fd, _receiveBuffer, 0);
@@ -181,10 +210,16 @@ internal sealed class NetlinkSocket : IDisposable
             {
                 int errno = Libc.LastErrno;
                 if (errno == Libc.EINTR) continue;
-                throw Fail(operation, errno, null, null);
+                throw errno == Libc.EAGAIN ? TimedOut(operation) : Fail(operation, errno, null, null);
             }
             DatagramsReceived++;
-            NetlinkMessage.Split(_receiveBuffer.AsSpan(0, (int)n), into);
+            string? malformed = NetlinkMessage.Split(_receiveBuffer.AsSpan(0, (int)n), into);
+            if (malformed is not null)
+            {
+                throw Fail(operation, Libc.EBADMSG, null, _ =>
+                    $"A datagram received on the socket could not be parsed ({malformed}); nothing of it was used. Retry the operation; " +
+                    "if it keeps failing, report it with the kernel version (uname -r).");
+            }
             return;
         }
     }
@@ -225,6 +260,15 @@ internal sealed class NetlinkSocket : IDisposable
         string message = $"{operation} in \"{Target}\" failed: {Errno.Describe(errno)}.{kernel}{(extra is null ? "" : " " + extra)}";
         _log.NetlinkFailed(operation, Target, Errno.Describe(errno), kernelMessage ?? "");
         return new NetlinkException(operation, Target, errno, string.IsNullOrEmpty(kernelMessage) ? null : kernelMessage, message);
+    }
+
+    private NetlinkException TimedOut(string operation)
+    {
+        string seconds = _receiveTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        string message = $"{operation} in \"{Target}\" failed: no reply from the kernel within {seconds} s " +
+            $"(recv timed out: {Errno.Describe(Libc.EAGAIN)}). Retry the operation; a late reply to this request is ignored.";
+        _log.NetlinkFailed(operation, Target, Errno.Describe(Libc.EAGAIN), "timed out");
+        return new NetlinkException(operation, Target, Libc.EAGAIN, null, message);
     }
 
     private static string? DefaultAdvice(int errno) => errno switch

@@ -113,6 +113,7 @@ internal static class Rtnl
     public const byte RT_SCOPE_UNIVERSE = 0;
     public const byte RT_SCOPE_LINK = 253;
     public const byte RT_SCOPE_HOST = 254;
+    public const byte RT_SCOPE_NOWHERE = 255;
 
     // net/if.h
     public const uint IFF_UP = 0x1;

@@ -20,6 +20,9 @@ internal static partial class NativeForTests
     [LibraryImport("libc")]
     public static partial int gettid();
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint sendto(int fd, byte[] buffer, nuint length, int flags, byte[] address, uint addressLength);
+
     /// <summary>The identity of the calling thread's network namespace, as the kernel shows it.</summary>
     public static NamespaceId CurrentThreadNamespace()
     {

@@ -1,0 +1,25 @@
+namespace LinuxNetns.Kernel;
+
+/// <summary>
+/// Starts the library's own threads from the home thread. A thread is born in the namespaces of the thread that
+/// starts it (DESIGN.md §2.2), and the caller may be anywhere: inside a <see cref="NamespaceScope"/>, or in a
+/// <see cref="NetworkNamespace.Run(System.Action)"/> item on a namespace's worker.
+/// </summary>
+internal static class HomeThreadStarter
+{
+    /// <summary>
+    /// Starts <paramref name="thread"/> (created with a parameterless start) on the home thread, after running
+    /// <paramref name="beforeStart"/> there; returns once it is started. Rethrows what either threw.
+    /// </summary>
+    public static void Start(Thread thread, Action? beforeStart = null)
+    {
+        var item = new FuncWorkItem<bool>(() =>
+        {
+            beforeStart?.Invoke();
+            thread.Start();
+            return true;
+        });
+        HomeThread.Execute(item);
+        item.ThrowIfFailed();
+    }
+}
