@@ -98,6 +98,8 @@ public unsafe class ScaleListExecBenchmarks : ScaleBase
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 [InvocationCount(Batch, 1)]
+// Single deletes vary a lot (each lazy unmount waits for an RCU grace period): many short iterations, in both modes.
+[IterationCount(20)]
 public unsafe class ScaleCreateDeleteBenchmarks : ScaleBase
 {
     public const int Batch = 32;
