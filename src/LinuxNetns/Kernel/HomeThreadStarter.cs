@@ -13,7 +13,9 @@ internal static class HomeThreadStarter
     /// </summary>
     public static void Start(Thread thread, Action? beforeStart = null)
     {
-        var item = new FuncWorkItem<bool>(() =>
+        // Library code only (callers pass library code as beforeStart): the home thread need not check its namespace
+        // links after it, which would cost it about as much CPU as starting the thread, on the exec's critical path.
+        var item = new LibraryWorkItem<bool>(() =>
         {
             beforeStart?.Invoke();
             thread.Start();
