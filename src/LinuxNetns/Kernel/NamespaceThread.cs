@@ -18,8 +18,8 @@ internal sealed class NamespaceThread
 {
     private readonly object _callers = new();     // one caller at a time
     private readonly object _gate = new();        // guards the state below; held only briefly
-    private readonly ManualResetEventSlim _workReady = new(false, SpinCount);
-    private readonly ManualResetEventSlim _workDone = new(false, SpinCount);
+    private readonly ManualResetEventSlim _workReady;
+    private readonly ManualResetEventSlim _workDone;
     private const int SpinCount = 100;
     private readonly TimeSpan _idleTimeout;
     private readonly Thread _thread;
@@ -28,8 +28,10 @@ internal sealed class NamespaceThread
     private bool _ended;
     private int _startErrno;
 
-    private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target)
+    private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target, bool spin)
     {
+        _workReady = new(false, spin ? SpinCount : 0);
+        _workDone = new(false, spin ? SpinCount : 0);
         _idleTimeout = idleTimeout;
         _thread = new Thread(() => Main(target)) { IsBackground = true, Name = name };
     }
@@ -38,9 +40,12 @@ internal sealed class NamespaceThread
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
 
     /// <summary>Starts a worker in the namespace of <paramref name="target"/> and waits until it is there.</summary>
-    public static NamespaceThread Start(SafeFdHandle target, string name, TimeSpan idleTimeout, string nameForErrors)
+    // spin: spin briefly before blocking, on both sides of the hand-off. Right for items that come in quick succession
+    // (Run in a loop); wasted CPU for items that take long or come alone (namespace creation, starting a thread), which
+    // on a small machine competes with the very work the caller waits for.
+    public static NamespaceThread Start(SafeFdHandle target, string name, TimeSpan idleTimeout, string nameForErrors, bool spin = true)
     {
-        var worker = new NamespaceThread(name, idleTimeout, target);
+        var worker = new NamespaceThread(name, idleTimeout, target, spin);
         worker._thread.Start();
         worker._workDone.Wait(); // set once the thread is in the namespace, or has failed to get there
         worker._workDone.Reset();

@@ -6,7 +6,7 @@ namespace LinuxNetns.Kernel;
 /// At most one <see cref="NamespaceThread"/> for one namespace, started on demand and replaced when it has ended
 /// (idle, or retired after an item left it in the wrong namespaces).
 /// </summary>
-internal sealed class WorkerSlot(string threadName, string nameForErrors)
+internal sealed class WorkerSlot(string threadName, string nameForErrors, bool spin = true)
 {
     private readonly object _lock = new();
     private NamespaceThread? _current;
@@ -24,7 +24,7 @@ internal sealed class WorkerSlot(string threadName, string nameForErrors)
             lock (_lock)
             {
                 if (_closed) throw new ObjectDisposedException(nameForErrors, "The namespace handle was disposed.");
-                worker = _current ??= NamespaceThread.Start(target, threadName, idleTimeout, nameForErrors);
+                worker = _current ??= NamespaceThread.Start(target, threadName, idleTimeout, nameForErrors, spin);
             }
             if (worker.TryExecute(item)) return;
             lock (_lock)
