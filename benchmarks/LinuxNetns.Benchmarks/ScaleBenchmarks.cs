@@ -10,8 +10,6 @@ namespace LinuxNetns.Benchmarks;
 /// </summary>
 public abstract class ScaleBase
 {
-    private readonly List<string> _fillers = [];
-
     /// <summary>How many named namespaces of ours are present while measuring (others' may exist too).</summary>
     [Params(10, 100, 1000)]
     public int Present { get; set; }
@@ -21,9 +19,7 @@ public abstract class ScaleBase
         Names.DeleteOrphans();
         for (int i = 0; i < Present; i++)
         {
-            string name = Names.New("fill");
-            NetworkNamespace.Create(name).Dispose();
-            _fillers.Add(name);
+            NetworkNamespace.Create(Names.New("fill")).Dispose();
         }
         Names.Settle();
     }
