@@ -15,11 +15,8 @@ public sealed class SocketTests : NamespaceTest
         string name = NewName("sock");
         using (NetworkNamespace ns = NetworkNamespace.Create(name))
         {
-            Shell.Ip("-n", name, "link", "set", "lo", "up").EnsureSuccess();
-            using Socket listener = ns.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen();
-            int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            (Socket listener, int port) = ListenOnLoopback(ns, name);
+            using Socket listening = listener;
 
             // The same address and port are free in the host namespace: the listener is not there.
             using (var host = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
@@ -51,11 +48,8 @@ public sealed class SocketTests : NamespaceTest
         string name = NewName("http");
         using (NetworkNamespace ns = NetworkNamespace.Create(name))
         {
-            Shell.Ip("-n", name, "link", "set", "lo", "up").EnsureSuccess();
-            using Socket listener = ns.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen();
-            int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            (Socket listener, int port) = ListenOnLoopback(ns, name);
+            using Socket listening = listener;
             Task serving = ServeOneHttpResponseAsync(listener, "hello from " + name);
 
             using var handler = new SocketsHttpHandler
@@ -95,6 +89,16 @@ public sealed class SocketTests : NamespaceTest
                 "only the library's own worker lives in the namespace while the handle is open");
         }
         NetworkNamespace.Delete(name);
+    }
+
+    /// <summary>Brings the namespace's lo up (with the real ip) and listens on 127.0.0.1 inside it, on a free port.</summary>
+    private static (Socket Listener, int Port) ListenOnLoopback(NetworkNamespace ns, string name)
+    {
+        Shell.Ip("-n", name, "link", "set", "lo", "up").EnsureSuccess();
+        Socket listener = ns.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        return (listener, ((IPEndPoint)listener.LocalEndPoint!).Port);
     }
 
     private static async Task<(int, bool, NamespaceId)> ReceiveAndObserveAsync(Socket socket, byte[] buffer)
