@@ -26,13 +26,10 @@ public sealed partial class NetworkNamespace
     public void Run(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        HomeThread.EnsureRuntimeThreadsStarted();
-        TieringWorkerGuard.Ensure(); // as in Run<T>: new code's first-call JIT must find the tiering worker running
         // One reusable item per handle (taken atomically; a concurrent or nested call makes its own).
         ActionWorkItem item = Interlocked.Exchange(ref _actionItem, null) ?? new ActionWorkItem();
         item.Reset(action);
-        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+        ExecuteOnWorker(item);
         ExceptionDispatchInfo? error = item.Error;
         if (item.Completed)
         {
@@ -50,13 +47,8 @@ public sealed partial class NetworkNamespace
     public T Run<T>(Func<T> func)
     {
         ArgumentNullException.ThrowIfNull(func);
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        HomeThread.EnsureRuntimeThreadsStarted();
-        // The delegate is often new code: make sure its first-call JIT finds the tiered-compilation worker running,
-        // so the runtime does not start that worker from our thread inside the namespace.
-        TieringWorkerGuard.Ensure();
         var item = new FuncWorkItem<T>(func);
-        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+        ExecuteOnWorker(item);
         item.ThrowIfFailed();
         return item.Result!;
     }
@@ -72,12 +64,22 @@ public sealed partial class NetworkNamespace
     /// <summary>Like <see cref="Run{T}"/>, for the library's own code that leaves the worker's namespaces alone.</summary>
     internal T RunLibraryCode<T>(Func<T> func)
     {
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        HomeThread.EnsureRuntimeThreadsStarted();
-        TieringWorkerGuard.Ensure(); // e.g. the first Socket constructor runs on the worker
         var item = new LibraryWorkItem<T>(func);
-        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+        ExecuteOnWorker(item);
         item.ThrowIfFailed();
         return item.Result!;
+    }
+
+    /// <summary>
+    /// Hands <paramref name="item"/> to this namespace's worker and waits. First, at home: the runtime's lazily started
+    /// threads must already run, and the tiered-compilation worker must be running, so that the item's code (often new,
+    /// e.g. a first Socket constructor or a user's delegate) makes the runtime start neither on the worker, inside.
+    /// </summary>
+    private void ExecuteOnWorker(WorkItem item)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        HomeThread.EnsureRuntimeThreadsStarted();
+        TieringWorkerGuard.Ensure();
+        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
     }
 }
