@@ -15,6 +15,9 @@ internal static class HomeThread
     private static volatile bool s_runtimeThreadsStarted;
     private static readonly object StartLock = new();
 
+    /// <summary>True when the calling thread is the home thread.</summary>
+    public static bool IsCurrentThread => Slot.IsCurrentThread;
+
     /// <summary>Runs <paramref name="item"/> on the home thread and waits for it.</summary>
     public static void Execute(WorkItem item) =>
         Slot.Execute(item, ThreadNamespaces.Home, NetworkNamespaceOptions.Default.WorkerIdleTimeout);

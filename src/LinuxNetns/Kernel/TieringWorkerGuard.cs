@@ -33,15 +33,59 @@ internal static unsafe class TieringWorkerGuard
     /// <summary>The number of sparks left (for tests and diagnostics).</summary>
     public static int Remaining => Math.Max(0, Sparks.Length - Volatile.Read(ref s_used));
 
-    /// <summary>Call right before a thread switches: makes sure the worker runs for the next ~100 ms.</summary>
+    /// <summary>
+    /// Call right before a thread switches: makes sure the worker runs for the next ~100 ms. The spark itself runs on
+    /// the library's home thread, wherever the caller is (it may be inside a scope), so that a worker it starts is born
+    /// at home; and so the caller allocates nothing (a spark's first call allocates its empty array).
+    /// </summary>
     public static void Ensure()
     {
         if (!RuntimeFeature.IsDynamicCodeSupported) return;
+        if (Environment.TickCount64 - Volatile.Read(ref s_lastSparkMs) < MinimumIntervalMs) return;
+        if (Volatile.Read(ref s_used) >= Sparks.Length) return;
+        if (HomeThread.IsCurrentThread)
+        {
+            SparkNow();
+            return;
+        }
+        // One reusable item; a caller that finds it taken goes on: another caller's spark is under way right now.
+        SparkItem? item = Interlocked.Exchange(ref s_item, null);
+        if (item is null) return;
+        try
+        {
+            item.Reset();
+            HomeThread.Execute(item);
+        }
+        finally
+        {
+            Volatile.Write(ref s_item, item);
+        }
+    }
+
+    private static SparkItem? s_item = new();
+
+    private static void SparkNow()
+    {
         if (Environment.TickCount64 - Volatile.Read(ref s_lastSparkMs) < MinimumIntervalMs) return;
         int index = Interlocked.Increment(ref s_used) - 1;
         if (index >= Sparks.Length) return;
         Sparks[index]();
         Volatile.Write(ref s_lastSparkMs, Environment.TickCount64);
+    }
+
+    /// <summary>The spark, as a home-thread item: library code that leaves the thread's namespaces alone.</summary>
+    private sealed class SparkItem : WorkItem
+    {
+        public override bool KeepsNamespaces => true;
+
+        public void Reset()
+        {
+            Completed = false;
+            Error = null;
+            PoisonsThread = false;
+        }
+
+        protected override void Run() => SparkNow();
     }
 
     // 16 × 16 distinct instantiations over value types: each has its own code, so each is a method called for the
