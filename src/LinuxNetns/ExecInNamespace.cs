@@ -345,9 +345,13 @@ public static class ExecInNamespace
     {
         cancellationToken.ThrowIfCancellationRequested();
         using Process process = start();
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        Task<string> stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        Task stdin = process.StartInfo.RedirectStandardInput ? WriteInput(process.StandardInput, standardInput) : Task.CompletedTask;
+        // Process.Dispose leaves streams that were read synchronously open, and their pipes with them until a
+        // garbage collection: close all three here, whatever happens.
+        using StreamReader output = process.StandardOutput, error = process.StandardError;
+        using StreamWriter? input = process.StartInfo.RedirectStandardInput ? process.StandardInput : null;
+        Task<string> stdout = output.ReadToEndAsync(CancellationToken.None);
+        Task<string> stderr = error.ReadToEndAsync(CancellationToken.None);
+        Task stdin = input is null ? Task.CompletedTask : WriteInput(input, standardInput);
         try
         {
             await Task.WhenAll(process.WaitForExitAsync(CancellationToken.None), stdout, stderr, stdin).WaitAsync(cancellationToken).ConfigureAwait(false);
