@@ -88,9 +88,13 @@ internal static unsafe class NamespaceMounts
         if (Libc.Unlink(path) != 0)
         {
             int errno = Libc.LastErrno;
+            if (errno == Libc.ENOENT)
+            {
+                throw new NamespaceNotFoundException("Cannot remove namespace file", path, errno,
+                    $"Cannot remove namespace file \"{path}\" failed: {Errno.Describe(errno)}. No namespace named \"{name}\" exists; see NetworkNamespace.List() or `ip netns list`.");
+            }
             string advice = errno switch
             {
-                Libc.ENOENT => $"No namespace named \"{name}\" exists; see NetworkNamespace.List() or `ip netns list`.",
                 Libc.EBUSY => "Something else is still mounted on it (a second bind mount?); unmount it, or retry the delete.",
                 _ => "",
             };
@@ -151,9 +155,7 @@ internal static unsafe class NamespaceMounts
                 }
                 if (step.Length != 0)
                 {
-                    throw Errno.Exception(step, description, errno, errno is Libc.EPERM or Libc.EACCES
-                        ? "Creating a network namespace requires CAP_SYS_ADMIN: run as root."
-                        : null);
+                    throw Errno.Exception(step, description, errno);
                 }
             }
             finally
