@@ -12,6 +12,9 @@ public sealed partial class NetworkNamespace
     private const string TemporaryPrefix = "tmp-";
     private static int s_temporaryCounter;
     private static readonly Lazy<string> OwnStartTime = new(() => ReadStartTime(Environment.ProcessId) ?? "0");
+
+    // The pid namespace the pids in /proc belong to, if it is ours (null when /proc is another pid namespace's).
+    private static readonly Lazy<ulong?> OwnPidNamespace = new(ReadOwnPidNamespace);
     private bool _temporaryPinned;
 
     /// <summary>True for a namespace made by <see cref="CreateTemporary()"/> or <see cref="CreateTemporaryPinned()"/>.</summary>
@@ -46,11 +49,11 @@ public sealed partial class NetworkNamespace
     }
 
     /// <summary>
-    /// Creates a throwaway namespace that is also pinned under a generated name, <c>tmp-PID-STARTTIME-N</c>, so that
-    /// <c>ip netns exec</c>, <c>ip -n</c> and <c>/etc/netns/NAME</c> work with it. Disposing the handle removes the
+    /// Creates a throwaway namespace that is also pinned under a generated name, <c>tmp-PIDNS-PID-STARTTIME-N</c>, so
+    /// that <c>ip netns exec</c>, <c>ip -n</c> and <c>/etc/netns/NAME</c> work with it. Disposing the handle removes the
     /// name (and so frees the namespace). A process that dies without disposing leaves its names behind: the name
-    /// records the owner (pid and its start time, so a reused pid is told apart), and <see cref="PruneTemporary()"/>
-    /// removes the names whose owner is gone.
+    /// records the owner (its pid namespace's inode, its pid and its start time, so a reused pid is told apart), and
+    /// <see cref="PruneTemporary()"/> removes the names whose owner is gone.
     /// </summary>
     /// <exception cref="NamespacePermissionException">Not running with CAP_SYS_ADMIN.</exception>
     public static NetworkNamespace CreateTemporaryPinned() => CreateTemporaryPinned(NetworkNamespaceOptions.Default);
@@ -62,7 +65,7 @@ public sealed partial class NetworkNamespace
         ArgumentNullException.ThrowIfNull(options);
         while (true)
         {
-            string name = $"{TemporaryPrefix}{Environment.ProcessId}-{OwnStartTime.Value}-{Interlocked.Increment(ref s_temporaryCounter)}";
+            string name = $"{TemporaryPrefix}{OwnPidNamespace.Value ?? 0}-{Environment.ProcessId}-{OwnStartTime.Value}-{Interlocked.Increment(ref s_temporaryCounter)}";
             try
             {
                 NetworkNamespace ns = Create(name, options);
@@ -80,7 +83,9 @@ public sealed partial class NetworkNamespace
     /// <summary>
     /// Removes the names that <see cref="CreateTemporaryPinned()"/> made for processes that are gone (crashed or
     /// killed before disposing). Only names of that exact pattern are touched, and only when their owner — the pid
-    /// with the recorded start time — no longer runs.
+    /// with the recorded start time — no longer runs. A name made in another pid namespace (a container sharing the
+    /// run directory), or when this process cannot tell which pid namespace its <c>/proc</c> shows, is never removed:
+    /// its pid means another process here, so whether its owner runs cannot be judged.
     /// </summary>
     /// <returns>The names removed.</returns>
     public static IReadOnlyList<string> PruneTemporary() => PruneTemporary(NetworkNamespaceOptions.Default);
@@ -95,8 +100,12 @@ public sealed partial class NetworkNamespace
         {
             Match m = TemporaryName().Match(name);
             if (!m.Success) continue;
-            int pid = int.Parse(m.Groups[1].ValueSpan, CultureInfo.InvariantCulture);
-            if (ReadStartTime(pid) == m.Groups[2].Value) continue; // its owner still runs
+            if (OwnPidNamespace.Value is not ulong pidNamespace ||
+                !ulong.TryParse(m.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out ulong recorded) ||
+                recorded != pidNamespace)
+                continue; // its owner cannot be judged from here
+            if (!int.TryParse(m.Groups[2].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
+            if (ReadStartTime(pid) == m.Groups[3].Value) continue; // its owner still runs
             try
             {
                 NamespaceMounts.Unpin(name, options.PathOf(name), options.Logger);
@@ -149,6 +158,24 @@ public sealed partial class NetworkNamespace
         return fields.Length > 19 ? fields[19] : null; // fields[0] is field 3 (state)
     }
 
-    [GeneratedRegex(@"^tmp-([0-9]+)-([0-9]+)-([0-9]+)$", RegexOptions.CultureInvariant)]
+    /// <summary>
+    /// The inode of this process's pid namespace, when <c>/proc</c> shows that namespace (its <c>/proc/self</c> is our
+    /// pid); null otherwise (e.g. after <c>unshare --pid --fork</c> without a new <c>/proc</c>), when pids read there
+    /// are another namespace's.
+    /// </summary>
+    private static ulong? ReadOwnPidNamespace()
+    {
+        try
+        {
+            if (new FileInfo("/proc/self").LinkTarget != Environment.ProcessId.ToString(CultureInfo.InvariantCulture)) return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        return Libc.Stat("/proc/self/ns/pid", out Libc.StatX st) == 0 ? st.Ino : null;
+    }
+
+    [GeneratedRegex(@"^tmp-([0-9]+)-([0-9]+)-([0-9]+)-([0-9]+)$", RegexOptions.CultureInvariant)]
     private static partial Regex TemporaryName();
 }

@@ -79,6 +79,8 @@ public sealed partial class NetworkNamespace : IDisposable
     /// <returns>An open handle on the new namespace.</returns>
     /// <exception cref="ArgumentException">The name is invalid.</exception>
     /// <exception cref="NamespaceAlreadyExistsException">A namespace of that name exists.</exception>
+    /// <exception cref="NamespaceNotFoundException">A concurrent <see cref="Delete(string)"/> of the same name removed it
+    /// while it was being made: this create lost (exactly one create wins each time the name exists).</exception>
     /// <exception cref="NamespacePermissionException">Not running with CAP_SYS_ADMIN.</exception>
     public static NetworkNamespace Create(string name) => Create(name, NetworkNamespaceOptions.Default);
 
@@ -210,6 +212,7 @@ public sealed partial class NetworkNamespace : IDisposable
     /// <c>ip netns</c> sees it), a path's, a thread's.
     /// </summary>
     /// <exception cref="NamespaceAlreadyExistsException">The name is taken.</exception>
+    /// <exception cref="NamespaceNotFoundException">A concurrent <see cref="Delete(string)"/> of the same name removed it while it was being pinned.</exception>
     public void Pin(string name)
     {
         NamespaceName.Validate(name);

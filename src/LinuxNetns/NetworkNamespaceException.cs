@@ -65,7 +65,10 @@ public sealed class NamespaceBusyException : NetworkNamespaceException
     }
 }
 
-/// <summary>The kernel refused the operation for lack of privilege (EPERM/EACCES): CAP_SYS_ADMIN is needed.</summary>
+/// <summary>
+/// The kernel refused the operation (EPERM/EACCES): for lack of CAP_SYS_ADMIN, or, when the process has it, because
+/// of ptrace access rules, a security module or a seccomp filter; the message says which applies.
+/// </summary>
 public sealed class NamespacePermissionException : NetworkNamespaceException
 {
     /// <inheritdoc cref="NetworkNamespaceException(string, string?, int, string, Exception?)"/>
@@ -148,10 +151,9 @@ internal static class Errno
         switch (errno)
         {
             case 1 or 13:
-                return new NamespacePermissionException(operation, target, errno,
-                    $"{message} {advice ?? "This requires CAP_SYS_ADMIN: run as root (or with CAP_SYS_ADMIN in the initial user namespace)."}");
-            case 2:
-                return new NamespaceNotFoundException(operation, target, errno, Append(message, advice));
+                return new NamespacePermissionException(operation, target, errno, $"{message} {PermissionAdvice()}");
+            // ENOENT is not NamespaceNotFoundException here: the callers that mean "no such namespace" throw that
+            // themselves; any other step (a mount of /sys, a vanished bind source) failed for another reason.
             case 17:
                 return new NamespaceAlreadyExistsException(operation, target, errno, Append(message, advice));
             case 16:
@@ -159,6 +161,45 @@ internal static class Errno
             default:
                 return new NetworkNamespaceException(operation, target, errno, Append(message, advice));
         }
+    }
+
+    /// <summary>
+    /// Why the kernel said EPERM/EACCES: the missing capability when the calling thread lacks CAP_SYS_ADMIN, else
+    /// the other gatekeepers, since telling root to run as root helps nobody.
+    /// </summary>
+    internal static string PermissionAdvice() => HasCapSysAdmin() switch
+    {
+        false => "This requires CAP_SYS_ADMIN: run as root (or with CAP_SYS_ADMIN in the initial user namespace).",
+        true => "The process has CAP_SYS_ADMIN, so something else refused: most likely ptrace access rules (a /proc/PID/ns " +
+            "file of a process this one may not trace; see kernel.yama.ptrace_scope), a Linux security module (AppArmor, " +
+            "SELinux: see the audit log), a seccomp filter (a container runtime's), or CAP_SYS_ADMIN held only in a user " +
+            "namespace that does not own the target.",
+        null => "This requires CAP_SYS_ADMIN (run as root); if the process has it, ptrace access rules, a Linux security " +
+            "module (AppArmor, SELinux) or a seccomp filter refused.",
+    };
+
+    private const int CapSysAdmin = 21;
+
+    /// <summary>Whether CAP_SYS_ADMIN is in the calling thread's effective set (CapEff), null if that cannot be read.</summary>
+    private static bool? HasCapSysAdmin()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/thread-self/status"))
+            {
+                if (!line.StartsWith("CapEff:", StringComparison.Ordinal)) continue;
+                return ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, null, out ulong caps)
+                    ? (caps & (1UL << CapSysAdmin)) != 0
+                    : null;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return null;
     }
 
     private static string Append(string message, string? advice) => advice is null ? message : $"{message} {advice}";

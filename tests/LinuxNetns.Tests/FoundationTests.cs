@@ -295,6 +295,51 @@ public sealed class FoundationTests : NamespaceTest
     }
 
     [RootFact]
+    public void Root_refused_by_ptrace_or_an_lsm_is_not_told_to_run_as_root()
+    {
+        // Here even root gets EACCES on /proc/1/ns/net (an LSM / ptrace rule), with CAP_SYS_ADMIN in hand.
+        string capEff = File.ReadLines("/proc/thread-self/status").Single(l => l.StartsWith("CapEff:"));
+        (Convert.ToUInt64(capEff[7..].Trim(), 16) & (1UL << 21)).Should().NotBe(0UL, "the test needs CAP_SYS_ADMIN");
+        NetworkNamespace? opened = null;
+        try
+        {
+            opened = NetworkNamespace.OpenProcess(1);
+        }
+        catch (NamespacePermissionException e)
+        {
+            e.ErrorCode.Should().BeOneOf(1, 13);
+            e.Message.Should().Contain("/proc/1/ns/net").And.NotContain("run as root")
+                .And.Contain("has CAP_SYS_ADMIN").And.Contain("ptrace").And.Contain("security module").And.Contain("seccomp");
+            return;
+        }
+        finally
+        {
+            opened?.Dispose();
+        }
+        // Where root may open it, the refusal is not there to observe.
+        opened.Should().NotBeNull();
+    }
+
+    [RootFact]
+    public void ENOENT_from_a_step_other_than_the_lookup_is_not_namespace_not_found()
+    {
+        // mkdir of the run directory under a dangling symlink: ENOENT, but about the run directory, not a namespace.
+        string dir = Path.Combine(Path.GetTempPath(), $"{RunPrefix}dangling");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.CreateSymbolicLink(Path.Combine(dir, "link"), "/nonexistent-lnt-target");
+            var options = new NetworkNamespaceOptions { RunDirectory = Path.Combine(dir, "link", "netns") };
+            FluentActions.Invoking(() => NetworkNamespace.Create(NewName("enoent"), options)).Should().Throw<NetworkNamespaceException>()
+                .Where(e => e.GetType() == typeof(NetworkNamespaceException) && e.ErrorCode == 2 && e.Message.Contains("mkdir run directory"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [RootFact]
     public void Options_select_another_run_directory()
     {
         string dir = $"/run/{RunPrefix}dir";

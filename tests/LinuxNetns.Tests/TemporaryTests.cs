@@ -69,7 +69,7 @@ public sealed class TemporaryTests : NamespaceTest
         KernelState.Eventually(() => witness.FindLink(witnessEnd) is null).Should().BeTrue("the kernel freed the namespace of the killed process");
         KernelState.IsMounted(inode).Should().BeFalse();
         KernelState.RunDirectoryInodes().Should().NotContain(inode);
-        NetworkNamespace.List().Should().NotContain(n => n.StartsWith($"tmp-{child.Id}-"));
+        NetworkNamespace.List().Should().NotContain(n => n.StartsWith($"tmp-{PidNamespace}-{child.Id}-"));
     }
 
     [RootFact]
@@ -82,9 +82,9 @@ public sealed class TemporaryTests : NamespaceTest
             name = ns.Name!;
             inode = ns.Id.Inode;
             ns.IsTemporary.Should().BeTrue();
-            name.Should().MatchRegex($"^tmp-{Environment.ProcessId}-[0-9]+-[0-9]+$");
+            name.Should().MatchRegex($"^tmp-{PidNamespace}-{Environment.ProcessId}-[0-9]+-[0-9]+$");
             string startTime = File.ReadAllText("/proc/self/stat").Split(')')[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[19];
-            name.Split('-')[2].Should().Be(startTime, "the name records the owner's start time");
+            name.Split('-')[3].Should().Be(startTime, "the name records the owner's start time");
             ns.Path.Should().Be($"/run/netns/{name}");
             Shell.Ip("netns", "list").StdOut.Should().Contain(name);
             Shell.Ip("netns", "exec", name, "ip", "-o", "link").EnsureSuccess().StdOut.Should().Contain("lo:");
@@ -104,7 +104,7 @@ public sealed class TemporaryTests : NamespaceTest
         string orphan = ready!["ready ".Length..];
         try
         {
-            orphan.Should().StartWith($"tmp-{child.Id}-");
+            orphan.Should().StartWith($"tmp-{PidNamespace}-{child.Id}-");
             child.Kill();
             child.WaitForExit();
             NetworkNamespace.Exists(orphan).Should().BeTrue("a killed process cannot remove its pin");
@@ -127,7 +127,7 @@ public sealed class TemporaryTests : NamespaceTest
     public void Prune_tells_a_reused_pid_from_the_owner()
     {
         // This process's pid with a start time it never had: the owner is gone although the pid runs.
-        string fake = $"tmp-{Environment.ProcessId}-1-{Environment.TickCount & 0xffff}";
+        string fake = $"tmp-{PidNamespace}-{Environment.ProcessId}-1-{Environment.TickCount & 0xffff}";
         string notOurs = NewName("tmp-x"); // a name outside the pattern is never touched
         using (NetworkNamespace ns = NetworkNamespace.CreateTemporary())
         {
@@ -146,6 +146,37 @@ public sealed class TemporaryTests : NamespaceTest
             NetworkNamespace.Delete(notOurs);
         }
     }
+
+    [RootFact]
+    public void Prune_never_removes_a_name_whose_owner_is_in_another_pid_namespace()
+    {
+        // Both names claim a pid that runs nowhere here (above pid_max); one says it was made in our pid namespace
+        // (its owner is judged gone), the other in a foreign one (a container sharing the run directory), where
+        // that pid may well be alive: it must stay.
+        string dead = $"{4194304 + Environment.ProcessId}";
+        string foreign = $"tmp-{PidNamespace + 1}-{dead}-1-{Environment.TickCount & 0xffff}";
+        string ours = $"tmp-{PidNamespace}-{dead}-1-{Environment.TickCount & 0xffff}";
+        using (NetworkNamespace ns = NetworkNamespace.CreateTemporary())
+        {
+            ns.Pin(foreign);
+            ns.Pin(ours);
+        }
+        try
+        {
+            IReadOnlyList<string> pruned = NetworkNamespace.PruneTemporary();
+            pruned.Should().Contain(ours).And.NotContain(foreign);
+            NetworkNamespace.Exists(foreign).Should().BeTrue("its owner cannot be judged from this pid namespace");
+            MountTable().Should().Contain($"/run/netns/{foreign} ");
+        }
+        finally
+        {
+            if (NetworkNamespace.Exists(foreign)) NetworkNamespace.Delete(foreign);
+            if (NetworkNamespace.Exists(ours)) NetworkNamespace.Delete(ours);
+        }
+    }
+
+    /// <summary>The inode of this process's pid namespace, as temporary names record it.</summary>
+    private static ulong PidNamespace => ulong.Parse(Shell.Run("stat", "-L", "-c", "%i", "/proc/self/ns/pid").EnsureSuccess().StdOut.Trim());
 
     private static string MountTable() => File.ReadAllText("/proc/self/mountinfo");
 }

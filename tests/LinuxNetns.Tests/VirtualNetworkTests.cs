@@ -110,7 +110,7 @@ public sealed class VirtualNetworkTests : NamespaceTest
             .PinNames().WithMtu(1400).Build();
         var names = net.Hosts.Select(h => h.Namespace.Name!).ToList();
         var inodes = net.Hosts.Select(h => h.Namespace.Id.Inode).ToList();
-        names.Should().OnlyContain(n => n.StartsWith($"tmp-{Environment.ProcessId}-"));
+        names.Should().OnlyContain(n => System.Text.RegularExpressions.Regex.IsMatch(n, $"^tmp-[0-9]+-{Environment.ProcessId}-"));
         foreach (string name in names)
         {
             Shell.Ip("netns", "list").StdOut.Should().Contain(name);
@@ -185,5 +185,5 @@ public sealed class VirtualNetworkTests : NamespaceTest
     }
 
     private static List<string> OurTemporaryNames() =>
-        NetworkNamespace.List().Where(n => n.StartsWith($"tmp-{Environment.ProcessId}-")).ToList();
+        NetworkNamespace.List().Where(n => System.Text.RegularExpressions.Regex.IsMatch(n, $"^tmp-[0-9]+-{Environment.ProcessId}-")).ToList();
 }

@@ -30,6 +30,7 @@ internal static unsafe partial class Libc
     public const int O_CLOEXEC = 0x80000;
     public const int O_NONBLOCK = 0x800;
     public const int O_PATH = 0x200000;
+    public const int O_NOCTTY = 0x100;
 
     // flock(2)
     public const int LOCK_EX = 2;
@@ -69,6 +70,11 @@ internal static unsafe partial class Libc
     public const uint STATX_BASIC_STATS = 0x7ff;
     public const uint S_IFMT = 0xf000;
     public const uint S_IFREG = 0x8000;
+    public const uint S_IFIFO = 0x1000;
+    public const uint S_IFCHR = 0x2000;
+    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFBLK = 0x6000;
+    public const uint S_IFSOCK = 0xc000;
 
     // statfs f_flags
     public const long ST_RDONLY = 1;
@@ -77,6 +83,7 @@ internal static unsafe partial class Libc
     public const int EPERM = 1;
     public const int ENOENT = 2;
     public const int ESRCH = 3;
+    public const int ENXIO = 6;
     public const int EINTR = 4;
     public const int EBADF = 9;
     public const int EAGAIN = 11;

@@ -13,14 +13,18 @@ internal static class NamespaceFile
     /// <param name="notFoundAdvice">What to tell the user when the path does not exist.</param>
     public static SafeFdHandle OpenNetwork(string path, string operation, string notFoundAdvice)
     {
-        SafeFdHandle fd = Libc.Open(path, Libc.O_RDONLY);
+        // O_NONBLOCK: a FIFO in the run directory would block open(2) forever (iproute2 hangs there); with it the
+        // open returns at once and the nsfs check below rejects the file. O_NOCTTY: a terminal never becomes ours.
+        SafeFdHandle fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY);
         if (fd.IsInvalid)
         {
             int errno = Libc.LastErrno;
             fd.Dispose();
-            throw errno == Libc.ENOENT || errno == Libc.ESRCH
-                ? new NamespaceNotFoundException(operation, path, errno, $"{operation} \"{path}\" failed: {Errno.Describe(errno)}. {notFoundAdvice}")
-                : Errno.Exception(operation, path, errno);
+            if (errno == Libc.ENOENT || errno == Libc.ESRCH)
+                throw new NamespaceNotFoundException(operation, path, errno, $"{operation} \"{path}\" failed: {Errno.Describe(errno)}. {notFoundAdvice}");
+            // ENXIO: a socket, or a device without a driver: something that cannot be a namespace file.
+            if (errno == Libc.ENXIO) throw NotANamespace(operation, path, Libc.Stat(path, out Libc.StatX st) == 0 ? st.Mode : 0u);
+            throw Errno.Exception(operation, path, errno);
         }
         try
         {
@@ -68,15 +72,27 @@ internal static class NamespaceFile
         }
     }
 
+    private static NotANetworkNamespaceException NotANamespace(string operation, string path, uint mode) =>
+        new(operation, path, PlaceholderProblem.NotANamespace,
+            $"{operation} \"{path}\" failed: it is not a namespace file ({KindOf(mode)}, nothing of type nsfs is there). Pass a namespace file such as /run/netns/NAME or /proc/PID/ns/net.");
+
+    private static string KindOf(uint mode) => (mode & Libc.S_IFMT) switch
+    {
+        Libc.S_IFREG => "a regular file",
+        Libc.S_IFDIR => "a directory",
+        Libc.S_IFIFO => "a FIFO",
+        Libc.S_IFSOCK => "a socket",
+        Libc.S_IFCHR => "a character device",
+        Libc.S_IFBLK => "a block device",
+        _ => "a file of unknown type",
+    };
+
     /// <summary>Tells a stale placeholder from a mount that exists elsewhere but did not propagate here.</summary>
     private static NotANetworkNamespaceException Diagnose(SafeFdHandle fd, string path, string operation)
     {
-        bool emptyFile = Libc.FStat(fd.Fd, out Libc.StatX st) == 0 && (st.Mode & Libc.S_IFMT) == Libc.S_IFREG && st.Size == 0;
-        if (!emptyFile)
-        {
-            return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.NotANamespace,
-                $"{operation} \"{path}\" failed: it is not a namespace file (nothing of type nsfs is there). Pass a namespace file such as /run/netns/NAME or /proc/PID/ns/net.");
-        }
+        bool statted = Libc.FStat(fd.Fd, out Libc.StatX st) == 0;
+        bool emptyFile = statted && (st.Mode & Libc.S_IFMT) == Libc.S_IFREG && st.Size == 0;
+        if (!emptyFile) return NotANamespace(operation, path, statted ? st.Mode : 0u);
         if (MountTable.IsMountedInAnotherMountNamespace(path))
         {
             return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.MountNotVisible,

@@ -15,8 +15,10 @@ internal static unsafe class NamespaceMounts
     {
         ILogger log = options.Logger;
         RunDirectory.Prepare(options.RunDirectory, log);
-        CreatePlaceholder(name, path, log);
-        var item = new CreateItem(path, path);
+        using SafeFdHandle placeholder = CreatePlaceholder(name, path, log);
+        // The bind goes onto our placeholder through its descriptor, not the path: a delete and another create of the
+        // same name in between would otherwise get our mount stacked on theirs (see DiscardPlaceholder).
+        var item = new CreateItem(PlaceholderTarget(placeholder), path);
         try
         {
             HomeThread.Execute(item);
@@ -25,8 +27,13 @@ internal static unsafe class NamespaceMounts
             log.Step("unshare(CLONE_NEWNET) + mount --bind /proc/thread-self/ns/net", path);
             return fd;
         }
-        catch
+        catch (Exception e)
         {
+            if (!item.Mounted)
+            {
+                DiscardPlaceholder("add", name, path, placeholder, log);
+                throw LostToDelete(e, name, path);
+            }
             Discard("add", path, log);
             throw;
         }
@@ -52,21 +59,22 @@ internal static unsafe class NamespaceMounts
     {
         ILogger log = options.Logger;
         RunDirectory.Prepare(options.RunDirectory, log);
-        CreatePlaceholder(name, path, log);
+        using SafeFdHandle placeholder = CreatePlaceholder(name, path, log);
         bool added = false;
         try
         {
             fd.DangerousAddRef(ref added);
-            // The fd's magic link names the nsfs file itself, whatever path it was opened by.
+            // The fd's magic link names the nsfs file itself, whatever path it was opened by; the target is our
+            // placeholder by its descriptor, as in CreatePinned.
             string source = $"/proc/thread-self/fd/{fd.Fd}";
             log.Step("mount --bind " + source, path);
-            if (Libc.Mount(source, path, "none", Libc.MS_BIND) != 0)
+            if (Libc.Mount(source, PlaceholderTarget(placeholder), "none", Libc.MS_BIND) != 0)
                 throw Errno.Exception("mount --bind namespace onto", path, Libc.LastErrno);
         }
-        catch
+        catch (Exception e)
         {
-            Discard("attach", path, log);
-            throw;
+            DiscardPlaceholder("attach", name, path, placeholder, log);
+            throw LostToDelete(e, name, path);
         }
         finally
         {
@@ -77,20 +85,31 @@ internal static unsafe class NamespaceMounts
     /// <summary><c>ip netns delete</c>: detach the mount (ignoring "not mounted", as iproute2 does), then unlink.</summary>
     public static void Unpin(string name, string path, ILogger log)
     {
-        log.Step("umount2 MNT_DETACH|UMOUNT_NOFOLLOW", path);
-        if (Libc.Umount2(path, Libc.MNT_DETACH | Libc.UMOUNT_NOFOLLOW) != 0)
+        // A second round only when nothing was mounted at first but the unlink then met a mount: an add in flight
+        // bound its namespace onto the placeholder between our umount and unlink. That add has completed, so this
+        // delete comes after it and removes it. A mount stacked on another (umount worked, unlink still busy) is
+        // NamespaceBusyException, as with iproute2.
+        for (int round = 0; ; round++)
         {
+            log.Step("umount2 MNT_DETACH|UMOUNT_NOFOLLOW", path);
+            bool wasMounted = Libc.Umount2(path, Libc.MNT_DETACH | Libc.UMOUNT_NOFOLLOW) == 0;
+            if (!wasMounted)
+            {
+                int umountErrno = Libc.LastErrno;
+                // EINVAL: not a mount point (a stale placeholder, or an add in flight); ENOENT: handled by unlink below.
+                if (umountErrno is Libc.EPERM) throw Errno.Exception("umount2", path, umountErrno);
+            }
+            log.Step("unlink", path);
+            if (Libc.Unlink(path) == 0) return;
+            if (Libc.LastErrno == Libc.EBUSY && !wasMounted && round == 0) continue;
             int errno = Libc.LastErrno;
-            // EINVAL: not a mount point (a stale placeholder); ENOENT: handled by unlink below.
-            if (errno is Libc.EPERM) throw Errno.Exception("umount2", path, errno);
-        }
-        log.Step("unlink", path);
-        if (Libc.Unlink(path) != 0)
-        {
-            int errno = Libc.LastErrno;
+            if (errno == Libc.ENOENT)
+            {
+                throw new NamespaceNotFoundException("Cannot remove namespace file", path, errno,
+                    $"Cannot remove namespace file \"{path}\" failed: {Errno.Describe(errno)}. No namespace named \"{name}\" exists; see NetworkNamespace.List() or `ip netns list`.");
+            }
             string advice = errno switch
             {
-                Libc.ENOENT => $"No namespace named \"{name}\" exists; see NetworkNamespace.List() or `ip netns list`.",
                 Libc.EBUSY => "Something else is still mounted on it (a second bind mount?); unmount it, or retry the delete.",
                 _ => "",
             };
@@ -98,17 +117,47 @@ internal static unsafe class NamespaceMounts
         }
     }
 
-    private static void CreatePlaceholder(string name, string path, ILogger log)
+    /// <summary>The O_EXCL placeholder, kept open: its descriptor names this call's file even after the path changes hands.</summary>
+    private static SafeFdHandle CreatePlaceholder(string name, string path, ILogger log)
     {
         log.Step("create placeholder O_CREAT|O_EXCL", path);
-        using SafeFdHandle placeholder = Libc.Open(path, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_EXCL, 0);
+        SafeFdHandle placeholder = Libc.Open(path, Libc.O_RDONLY | Libc.O_CREAT | Libc.O_EXCL, 0);
         if (placeholder.IsInvalid)
         {
             int errno = Libc.LastErrno;
+            placeholder.Dispose();
             throw Errno.Exception("Cannot create namespace file", path, errno,
                 errno == Libc.EEXIST ? $"A namespace named \"{name}\" already exists: open it, or delete it first." : null);
         }
+        return placeholder;
     }
+
+    /// <summary>The placeholder's magic link: mount(2) follows it to the file this call created, not whatever the path now names.</summary>
+    private static string PlaceholderTarget(SafeFdHandle placeholder) => $"/proc/{Environment.ProcessId}/fd/{placeholder.Fd}";
+
+    /// <summary>
+    /// Undo of a failed add/attach before anything was mounted: unlink the path only while it is still our
+    /// placeholder (same st_dev/st_ino as the descriptor). If a delete removed it and another create made the name
+    /// again, that one's file is left alone.
+    /// </summary>
+    private static void DiscardPlaceholder(string operation, string name, string path, SafeFdHandle placeholder, ILogger log)
+    {
+        if (Libc.LStat(path, out Libc.StatX now) != 0) return;
+        if (Libc.FStat(placeholder.Fd, out Libc.StatX ours) != 0) return;
+        if (now.Dev != ours.Dev || now.Ino != ours.Ino) return;
+        if (Libc.Unlink(path) != 0 && Libc.LastErrno != Libc.ENOENT)
+            log.CleanupFailed(operation, path, Errno.Describe(Libc.LastErrno));
+    }
+
+    /// <summary>
+    /// A bind onto a placeholder that a concurrent delete has unlinked fails with ENOENT: this add lost the name to
+    /// that delete, which is what the caller is told (as if the delete had come right after the add).
+    /// </summary>
+    private static Exception LostToDelete(Exception e, string name, string path) =>
+        e is NetworkNamespaceException { ErrorCode: Libc.ENOENT } && e is not NamespaceNotFoundException
+            ? new NamespaceNotFoundException("add", path, Libc.ENOENT,
+                $"Cannot create namespace file \"{path}\": the name \"{name}\" was deleted while it was being created (a concurrent delete). Create it again if it is still wanted.")
+            : e;
 
     /// <summary>Best-effort undo of a pin after a failed <paramref name="operation"/>: unmount and unlink, log a failure.</summary>
     public static void Discard(string operation, string path, ILogger log)
@@ -127,6 +176,9 @@ internal static unsafe class NamespaceMounts
     {
         public int NewNamespaceFd = -1;
 
+        /// <summary>Whether the bind mount was made (so a failure after it must unmount).</summary>
+        public bool Mounted;
+
         // It switches back itself, and poisons the thread when it cannot.
         public override bool KeepsNamespaces => true;
 
@@ -141,6 +193,7 @@ internal static unsafe class NamespaceMounts
             try
             {
                 (string step, int errno) = Switched(target, source, none, home.Fd, out NewNamespaceFd, out bool restored);
+                Mounted = target is not null && step is not "unshare(CLONE_NEWNET)" and not "mount --bind /proc/thread-self/ns/net onto";
                 if (!restored)
                 {
                     PoisonsThread = true;
@@ -151,9 +204,7 @@ internal static unsafe class NamespaceMounts
                 }
                 if (step.Length != 0)
                 {
-                    throw Errno.Exception(step, description, errno, errno is Libc.EPERM or Libc.EACCES
-                        ? "Creating a network namespace requires CAP_SYS_ADMIN: run as root."
-                        : null);
+                    throw Errno.Exception(step, description, errno);
                 }
             }
             finally

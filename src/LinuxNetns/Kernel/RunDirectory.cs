@@ -26,12 +26,12 @@ internal static class RunDirectory
             int errno = Libc.LastErrno;
             if (errno != Libc.EINVAL) throw Errno.Exception("mount --make-rshared", directory, errno);
 
-            // EINVAL: not a mount point yet. Make it one (bind onto itself), private first so that the
-            // bind does not propagate to our parent's peers, then shared.
+            // EINVAL: not a mount point yet. Make it one (bind onto itself), then retry the shared remount
+            // once, exactly as iproute2 does. No private step in between: the self-bind joins the peer group
+            // of the mount it sits on (/run), so its copies already exist in every mount namespace sharing
+            // /run; making it private would cut them off (README, "Interoperability with ip netns").
             if (Libc.Mount(directory, directory, "none", Libc.MS_BIND | Libc.MS_REC) != 0)
                 throw Errno.Exception("mount --rbind", directory, Libc.LastErrno);
-            if (Libc.Mount("", directory, "none", Libc.MS_PRIVATE | Libc.MS_REC) != 0)
-                throw UndoBind("mount --make-rprivate", directory);
             if (Libc.Mount("", directory, "none", Libc.MS_SHARED | Libc.MS_REC) != 0)
                 throw UndoBind("mount --make-rshared", directory);
             logger.RunDirectoryBound(directory);
