@@ -92,6 +92,12 @@ public enum PlaceholderProblem
 
     /// <summary>The file is neither nsfs nor a placeholder (e.g. a directory or an ordinary file with content).</summary>
     NotANamespace,
+
+    /// <summary>
+    /// An empty placeholder made moments ago with nothing mounted on it yet: an add of this name (ours or
+    /// <c>ip netns add</c>) is most likely still in progress. Retry; do not delete it.
+    /// </summary>
+    AddInProgress,
 }
 
 /// <summary>A path that should hold a network namespace holds something else; <see cref="Problem"/> says what.</summary>

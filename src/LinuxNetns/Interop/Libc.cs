@@ -115,7 +115,12 @@ internal static unsafe partial class Libc
         public ulong Size;
         public ulong Blocks;
         public ulong AttributesMask;
-        private fixed byte _times[64];
+        private fixed byte _accessAndBirthTimes[32];
+        /// <summary>stx_ctime: the last change of the inode (for a placeholder: when it was made).</summary>
+        public long ChangeTimeSeconds;
+        public uint ChangeTimeNanoseconds;
+        private int _ctimeReserved;
+        private fixed byte _modificationTime[16];
         public uint RdevMajor;
         public uint RdevMinor;
         public uint DevMajor;

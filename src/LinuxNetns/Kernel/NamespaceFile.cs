@@ -13,6 +13,31 @@ internal static class NamespaceFile
     /// <param name="notFoundAdvice">What to tell the user when the path does not exist.</param>
     public static SafeFdHandle OpenNetwork(string path, string operation, string notFoundAdvice)
     {
+        // An add makes its placeholder a moment before it binds the namespace onto it. An open that meets that moment
+        // waits a little for the mount rather than calling the add's placeholder stale; past the wait it says so.
+        for (int wait = 1; ; wait *= 2)
+        {
+            bool lastTry = wait > AddWaitMilliseconds;
+            try
+            {
+                return OpenNetworkOnce(path, operation, notFoundAdvice, lastTry);
+            }
+            catch (NotANetworkNamespaceException e) when (e.Problem == PlaceholderProblem.AddInProgress && !lastTry)
+            {
+                Thread.Sleep(wait);
+            }
+        }
+    }
+
+    /// <summary>How long, in all, an open waits for an add in progress to mount its namespace (1 + 2 + … + 256 ms).</summary>
+    private const int AddWaitMilliseconds = 256;
+
+    /// <summary>A placeholder younger than this with nothing on it is taken for an add in progress, not a crashed one
+    /// (an add binds its namespace within milliseconds; seconds only on a host that is badly overloaded).</summary>
+    internal const int AddInProgressSeconds = 2;
+
+    private static SafeFdHandle OpenNetworkOnce(string path, string operation, string notFoundAdvice, bool lastTry)
+    {
         // O_NONBLOCK: a FIFO in the run directory would block open(2) forever (iproute2 hangs there); with it the
         // open returns at once and the nsfs check below rejects the file. O_NOCTTY: a terminal never becomes ours.
         SafeFdHandle fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY);
@@ -28,7 +53,7 @@ internal static class NamespaceFile
         }
         try
         {
-            Check(fd, path, operation);
+            Check(fd, path, operation, lastTry);
             return fd;
         }
         catch
@@ -58,10 +83,10 @@ internal static class NamespaceFile
     public static NamespaceId? TryIdOfPath(string path) =>
         Libc.Stat(path, out Libc.StatX st) == 0 ? new NamespaceId(st.Dev, st.Ino) : null;
 
-    private static void Check(SafeFdHandle fd, string path, string operation)
+    private static void Check(SafeFdHandle fd, string path, string operation, bool lastTry)
     {
         if (Libc.FStatFs(fd.Fd, out Libc.StatFs fs) != 0) throw Errno.Exception("fstatfs", path, Libc.LastErrno);
-        if (fs.Type != Libc.NSFS_MAGIC) throw Diagnose(fd, path, operation);
+        if (fs.Type != Libc.NSFS_MAGIC) throw Diagnose(fd, path, operation, lastTry);
 
         int type = Libc.Ioctl(fd.Fd, Libc.NS_GET_NSTYPE);
         if (type < 0) throw Errno.Exception("ioctl NS_GET_NSTYPE", path, Libc.LastErrno);
@@ -87,20 +112,32 @@ internal static class NamespaceFile
         _ => "a file of unknown type",
     };
 
-    /// <summary>Tells a stale placeholder from a mount that exists elsewhere but did not propagate here.</summary>
-    private static NotANetworkNamespaceException Diagnose(SafeFdHandle fd, string path, string operation)
+    /// <summary>
+    /// Tells an add in progress from a mount that exists elsewhere but did not propagate here, and both from a stale
+    /// placeholder. Before the last try, a young placeholder is always "in progress", so that the caller waits for it.
+    /// </summary>
+    private static NotANetworkNamespaceException Diagnose(SafeFdHandle fd, string path, string operation, bool lastTry)
     {
         bool statted = Libc.FStat(fd.Fd, out Libc.StatX st) == 0;
         bool emptyFile = statted && (st.Mode & Libc.S_IFMT) == Libc.S_IFREG && st.Size == 0;
         if (!emptyFile) return NotANamespace(operation, path, statted ? st.Mode : 0u);
+        long ageSeconds = Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - st.ChangeTimeSeconds);
+        bool young = ageSeconds < AddInProgressSeconds;
+        if (young && !lastTry) return AddInProgress(operation, path, ageSeconds);
         if (MountTable.IsMountedInAnotherMountNamespace(path))
         {
             return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.MountNotVisible,
                 $"{operation} \"{path}\" failed: a namespace is mounted there in another mount namespace, but the mount did not propagate into this process's mount namespace. " +
                 "Run in the mount namespace where it was created, or make sure the run directory is a shared mount point before namespaces are added (NetworkNamespace.Create and `ip netns add` both do this).");
         }
+        if (young) return AddInProgress(operation, path, ageSeconds);
         return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.Stale,
-            $"{operation} \"{path}\" failed: it is an empty placeholder with no namespace mounted on it, most likely left by an add that crashed. " +
+            $"{operation} \"{path}\" failed: it is an empty placeholder with no namespace mounted on it, made {ageSeconds} s ago: most likely left by an add that crashed. " +
             "Remove it with NetworkNamespace.Delete or `ip netns delete`, then create the namespace again.");
     }
+
+    private static NotANetworkNamespaceException AddInProgress(string operation, string path, long ageSeconds) =>
+        new(operation, path, PlaceholderProblem.AddInProgress,
+            $"{operation} \"{path}\" failed: it is an empty placeholder made {ageSeconds} s ago with no namespace mounted on it yet: an add of this name is most likely still in progress. " +
+            $"Retry in a moment; do not delete it. If it is still like this {AddInProgressSeconds} s after it was made, the add crashed: then remove it with NetworkNamespace.Delete or `ip netns delete`.");
 }
