@@ -52,6 +52,13 @@ internal static partial class NativeForTests
             }
         });
 
+    /// <summary>
+    /// Number of threads of this process inside namespace <paramref name="id"/>: unlike a count of all threads, or of
+    /// names (truncated to 15 bytes by the kernel), it is not moved by the runtime's own threads or another test's.
+    /// </summary>
+    public static int ThreadsIn(NamespaceId id) =>
+        Directory.EnumerateDirectories("/proc/self/task").Count(t => SafeReadLink(t + "/ns/net") == $"net:[{id.Inode}]");
+
     /// <summary>Waits (bounded) until kernel thread <paramref name="tid"/> is gone: an OS thread outlives Join() by a moment.</summary>
     public static void WaitForThreadToEnd(int tid)
     {
