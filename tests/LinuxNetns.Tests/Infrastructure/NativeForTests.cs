@@ -17,6 +17,19 @@ internal static partial class NativeForTests
     [LibraryImport("libc", SetLastError = true)]
     public static partial int dup2(int oldfd, int newfd);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    public const int F_DUPFD_CLOEXEC = 1030;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup3(int oldfd, int newfd, int flags);
+
+    public const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
     [LibraryImport("libc")]
     public static partial int gettid();
 
