@@ -11,8 +11,9 @@ namespace LinuxNetns;
 /// <para>It is a <c>ref struct</c> so that the compiler refuses to keep it across an <c>await</c> (error CS4007):
 /// after an await the code may continue on another thread, which is not the one that was switched.</para>
 /// <para>Disposing it on another thread than the one that entered throws <see cref="InvalidOperationException"/>
-/// and changes no thread. Nested scopes must be disposed innermost first. If switching back fails, Dispose throws
-/// <see cref="NamespaceRestoreException"/>: the thread is still in the entered namespace and every later
+/// and changes no thread. Nested scopes must be disposed innermost first. If switching back fails, the thread is
+/// switched to the process's home namespace instead and Dispose throws <see cref="NamespaceRestoreException"/>, which
+/// names the thread and where it is. If that fails too (or outer scopes are open), every later
 /// <see cref="NetworkNamespace.Enter"/> on it throws; end the thread, or the process, rather than go on using it.</para>
 /// <para>While switched, do not start threads, <c>Task.Run</c>, timers or first uses of runtime services: threads are
 /// born in the namespace of the thread that creates them and would stay there.</para>
@@ -32,7 +33,7 @@ public ref struct NamespaceScope
 
     /// <summary>Switches the thread back to the namespace it was in before this scope.</summary>
     /// <exception cref="InvalidOperationException">Called on another thread, or before an inner scope was disposed.</exception>
-    /// <exception cref="NamespaceRestoreException">The switch back failed; the thread is unusable for scopes.</exception>
+    /// <exception cref="NamespaceRestoreException">The switch back failed; the message says where the thread is now.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs while switched: never counted for tiering
     public void Dispose()
     {

@@ -21,8 +21,14 @@ public sealed partial class NetworkNamespace
     /// <summary>
     /// Runs <paramref name="action"/> on a library-owned thread inside this namespace and waits for it. The calling
     /// thread never switches; exceptions are rethrown with their original stack trace. Do not start threads or
-    /// tasks from <paramref name="action"/>: they would be born inside the namespace.
+    /// tasks from <paramref name="action"/>: they would be born inside the namespace. Calling Run on the same namespace
+    /// from inside <paramref name="action"/> runs inline.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Called from another namespace's worker whose item is itself waiting
+    /// for this namespace's worker (<c>a.Run(() => b.Run(() => a.Run(...)))</c>), which would wait for ever: nothing
+    /// is run, the message names both namespaces. Also when called from this namespace's worker inside an
+    /// <see cref="Enter"/> scope of another namespace.</exception>
+    /// <exception cref="ObjectDisposedException">The handle is, or while the call was waiting to run, was disposed.</exception>
     public void Run(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);

@@ -245,6 +245,41 @@ public sealed class NetlinkTests : NamespaceTest
     }
 
     [RootFact]
+    public void A_dump_abandoned_midway_does_not_make_the_next_dump_on_the_socket_fail()
+    {
+        using NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+        ns.CreateVethPair("v0", "v1");
+        for (int i = 0; i < 200; i++) ns.AddAddress("v0", $"10.212.{i / 200}.{i % 200 + 1}/32");
+        // A small buffer makes the kernel send the dump in many parts; the first part's handler fails, so the reader
+        // walks away while the kernel still has the rest of the dump to send on this socket.
+        using NetlinkSocket small = ns.Run(() => NetlinkSocket.OpenHere("small", NullLogger.Instance, 512));
+        small.AfterDumpDatagram = () => throw new TimeoutException("the reader gives up");
+        List<NetlinkMessage> Dump() => small.Dump(() =>
+        {
+            var r = new NetlinkRequest(Rtnl.RTM_GETADDR, 0);
+            r.Header(new IfAddrMsg { Family = Rtnl.AF_INET });
+            return r;
+        }, "list addresses");
+
+        FluentActions.Invoking(Dump).Should().Throw<TimeoutException>();
+        small.AfterDumpDatagram = null;
+        Dump().Count(m => m.Type == Rtnl.RTM_NEWADDR).Should().Be(200, "the next dump is complete, not refused with EBUSY");
+        small.Request(LoopbackQuery(), "get lo").Should().ContainSingle(m => m.Type == Rtnl.RTM_NEWLINK, "and requests still match their replies");
+    }
+
+    [Fact]
+    public void An_error_message_shorter_than_struct_nlmsgerr_is_malformed_not_an_ack()
+    {
+        var shortError = new NetlinkMessage(Rtnl.NLMSG_ERROR, 0, 1, 0, new byte[4]); // errno 0 and nothing else
+        NetlinkSocket.ParseError(shortError).Malformed.Should().Contain("shorter than struct nlmsgerr");
+
+        var ack = new NetlinkMessage(Rtnl.NLMSG_ERROR, 0, 1, 0, new byte[4 + Rtnl.HeaderLength]);
+        NetlinkSocket.ParseError(ack).Should().Be((0, (string?)null, (string?)null), "a complete nlmsgerr with errno 0 is the ACK");
+        var done = new NetlinkMessage(Rtnl.NLMSG_DONE, 0, 1, 0, new byte[4]);
+        NetlinkSocket.ParseError(done).Malformed.Should().BeNull("NLMSG_DONE carries only the errno");
+    }
+
+    [RootFact]
     public void A_reply_that_never_comes_times_out_with_a_clear_error()
     {
         using NetworkNamespace ns = NetworkNamespace.CreateTemporary();

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LinuxNetns.Kernel;
 using LinuxNetns.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -162,40 +163,79 @@ public sealed class ScopeTests : NamespaceTest
     }
 
     [RootFact]
-    public void A_failed_restore_is_a_typed_error_and_the_thread_is_refused_afterwards()
+    public void A_failed_restore_falls_back_to_the_home_namespace_and_says_which_thread_went_where()
+    {
+        RestoreOutcome r = BreakRestore(alsoBreakHome: false);
+        r.Error.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
+        r.Error!.Message.Should().Contain($"thread {r.Tid} ").And.Contain("home network namespace");
+        r.After.Should().Be(NamespaceDiagnostics.HomeNamespace, "the thread is not left inside the namespace it entered");
+        r.LaterError.Should().BeNull("a thread back at home, with no scope open, is usable again");
+    }
+
+    [RootFact]
+    public void A_restore_that_fails_even_to_the_home_namespace_names_the_stranded_thread_and_refuses_it_afterwards()
+    {
+        RestoreOutcome r = BreakRestore(alsoBreakHome: true);
+        r.Error.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
+        r.Error!.Message.Should().Contain($"thread {r.Tid} ").And.Contain($"net:[{r.Entered.Inode}]");
+        r.After.Should().Be(r.Entered, "the thread could not leave");
+        r.LaterError.Should().BeOfType<NamespaceRestoreException>();
+    }
+
+    private sealed record RestoreOutcome(Exception? Error, Exception? LaterError, NamespaceId After, NamespaceId Entered, int Tid);
+
+    /// <summary>
+    /// On a thread of the test's own (which ends afterwards, as the library tells users to do), enters a namespace from
+    /// a third one and replaces the scope's saved descriptor by /dev/null, and for a moment the library's home
+    /// descriptor too (restored before the thread ends), then leaves the scope.
+    /// </summary>
+    private RestoreOutcome BreakRestore(bool alsoBreakHome)
     {
         string name = NewName("restore");
         string from = NewName("restore-from");
-        using (NetworkNamespace ns = NetworkNamespace.Create(name))
-        using (NetworkNamespace start = NetworkNamespace.Create(from))
+        NetworkNamespace ns = NetworkNamespace.Create(name);
+        NetworkNamespace start = NetworkNamespace.Create(from);
+        try
         {
             Exception? restoreError = null, laterError = null;
-            NamespaceId stuckIn = default;
+            NamespaceId after = default;
             int victimTid = 0;
-            // A thread of the test's own, which ends afterwards: that is what the library tells users to do.
             var victim = new Thread(() =>
             {
                 victimTid = NativeForTests.gettid();
-                // Start outside the home namespace: the scope then saves the way back in a descriptor of its own
-                // (from home it uses the library's home descriptor, which is not to be broken).
+                // Start outside the home namespace: the scope then saves the way back in a descriptor of its own.
                 NativeForTests.setns((int)start.Handle.DangerousGetHandle(), NativeForTests.CLONE_NEWNET).Should().Be(0);
                 List<int> before = NativeForTests.NetNamespaceFds();
                 NamespaceScope scope = ns.Enter();
-                // The scope saved the previous namespace in a new descriptor: replace it by /dev/null.
                 int saved = NativeForTests.NetNamespaceFds().Except(before).Single();
-                using (FileStream devNull = File.OpenRead("/dev/null"))
-                {
-                    NativeForTests.dup2((int)devNull.SafeFileHandle.DangerousGetHandle(), saved).Should().Be(saved);
-                }
+                int home = ThreadNamespaces.Home.Fd;
+                int homeCopy = alsoBreakHome ? NativeForTests.fcntl(home, NativeForTests.F_DUPFD_CLOEXEC, 0) : -1;
                 try
                 {
-                    scope.Dispose();
+                    using (FileStream devNull = File.OpenRead("/dev/null"))
+                    {
+                        int nul = (int)devNull.SafeFileHandle.DangerousGetHandle();
+                        NativeForTests.dup2(nul, saved).Should().Be(saved);
+                        if (alsoBreakHome) NativeForTests.dup3(nul, home, NativeForTests.O_CLOEXEC).Should().Be(home);
+                    }
+                    try
+                    {
+                        scope.Dispose();
+                    }
+                    catch (Exception e)
+                    {
+                        restoreError = e;
+                    }
                 }
-                catch (Exception e)
+                finally
                 {
-                    restoreError = e;
+                    if (homeCopy >= 0)
+                    {
+                        NativeForTests.dup3(homeCopy, home, NativeForTests.O_CLOEXEC).Should().Be(home);
+                        NativeForTests.close(homeCopy);
+                    }
                 }
-                stuckIn = NativeForTests.CurrentThreadNamespace();
+                after = NativeForTests.CurrentThreadNamespace();
                 try
                 {
                     using (ns.Enter()) { }
@@ -208,13 +248,15 @@ public sealed class ScopeTests : NamespaceTest
             victim.Start();
             victim.Join();
             NativeForTests.WaitForThreadToEnd(victimTid);
-
-            restoreError.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
-            stuckIn.Should().Be(ns.Id, "the thread could not leave");
-            laterError.Should().BeOfType<NamespaceRestoreException>();
+            return new RestoreOutcome(restoreError, laterError, after, ns.Id, victimTid);
         }
-        NetworkNamespace.Delete(name);
-        NetworkNamespace.Delete(from);
+        finally
+        {
+            ns.Dispose();
+            start.Dispose();
+            NetworkNamespace.Delete(name);
+            NetworkNamespace.Delete(from);
+        }
     }
 
     [RootFact]
@@ -285,14 +327,14 @@ public sealed class ScopeTests : NamespaceTest
             {
                 using (ns.Enter()) { }
             }
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++)
+            Allocations.LeastOverRounds(() =>
             {
-                using (ns.Enter())
-                using (ns.Enter()) { }
-            }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            allocated.Should().Be(0);
+                for (int i = 0; i < 1000; i++)
+                {
+                    using (ns.Enter())
+                    using (ns.Enter()) { }
+                }
+            }).Should().Be(0);
         }
         NetworkNamespace.Delete(name);
     }

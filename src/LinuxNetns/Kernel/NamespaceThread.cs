@@ -27,9 +27,15 @@ internal sealed class NamespaceThread
     private bool _stopRequested;
     private bool _ended;
     private int _startErrno;
+    private readonly string _nameForErrors;
+    private NamespaceThread? _queuedBy;           // the worker whose item queued _queued, or null for any other thread
+    private NamespaceThread? _servingFor;         // the same for the item running now; read only along a wait chain
 
-    private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target, bool spin)
+    [ThreadStatic] private static NamespaceThread? t_self;
+
+    private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target, bool spin, string nameForErrors)
     {
+        _nameForErrors = nameForErrors;
         _workReady = new(false, spin ? SpinCount : 0);
         _workDone = new(false, spin ? SpinCount : 0);
         _idleTimeout = idleTimeout;
@@ -45,7 +51,7 @@ internal sealed class NamespaceThread
     // on a small machine competes with the very work the caller waits for.
     public static NamespaceThread Start(SafeFdHandle target, string name, TimeSpan idleTimeout, string nameForErrors, bool spin = true)
     {
-        var worker = new NamespaceThread(name, idleTimeout, target, spin);
+        var worker = new NamespaceThread(name, idleTimeout, target, spin, nameForErrors);
         worker._thread.Start();
         worker._workDone.Wait(); // set once the thread is in the namespace, or has failed to get there
         worker._workDone.Reset();
@@ -78,18 +84,39 @@ internal sealed class NamespaceThread
             item.Completed = true;
             return true;
         }
+        NamespaceThread? caller = t_self;
+        ThrowIfWaitingOnCaller(caller);
         lock (_callers)
         {
             lock (_gate)
             {
                 if (_ended || _stopRequested) return false;
                 _queued = item;
+                _queuedBy = caller;
             }
             _workReady.Set();
             _workDone.Wait();
             _workDone.Reset();
         }
         return item.Completed;
+    }
+
+    /// <summary>
+    /// Refuses a call that would wait for ever: the calling worker runs an item for a worker that waits for it (and so
+    /// on), and this thread is one of those waiting. E.g. <c>a.Run(() => b.Run(() => a.Run(...)))</c>: a's worker is
+    /// busy with the outer call until b's returns. The chain is stable while read: every worker on it is blocked in
+    /// <see cref="TryExecute"/>, waiting for the next.
+    /// </summary>
+    private void ThrowIfWaitingOnCaller(NamespaceThread? caller)
+    {
+        for (NamespaceThread? waiting = caller; waiting is not null; waiting = waiting._servingFor)
+        {
+            if (waiting != this) continue;
+            throw new InvalidOperationException(
+                $"Run or CreateSocket of namespace '{_nameForErrors}' was called from the worker thread of namespace '{caller!._nameForErrors}', " +
+                $"inside a Run of '{_nameForErrors}' that is waiting for it: the worker of '{_nameForErrors}' is busy with that outer call, " +
+                "so this one would wait for ever. Nothing was run. Do that work in the outer delegate itself, or use Enter() there.");
+        }
     }
 
     /// <summary>Asks the thread to end after the current item and waits for it, unless called from the thread itself.</summary>
@@ -105,6 +132,7 @@ internal sealed class NamespaceThread
 
     private void Main(SafeFdHandle target)
     {
+        t_self = this;
         using ThreadNamespaceLinks? links = EnterNamespace(target);
         _workDone.Set();
         if (links is null) return;
@@ -133,7 +161,11 @@ internal sealed class NamespaceThread
             {
                 item = _queued;
                 _queued = null;
-                _workReady.Reset();
+                _servingFor = _queuedBy;
+                _queuedBy = null;
+                // A stop request stays signalled: were it reset here, with an item taken in the same wake-up, the
+                // next Wait would sleep through the stop (for ever, with an infinite idle time).
+                if (!_stopRequested) _workReady.Reset();
                 if (item is null && (!signalled || _stopRequested))
                 {
                     _ended = true;

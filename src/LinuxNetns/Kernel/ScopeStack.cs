@@ -111,23 +111,48 @@ internal static class ScopeStack
 
         ref Frame frame = ref frames[depth];
         int restoreErrno = 0;
+        bool atHomeInstead = false;
+        ulong entered = frame.TargetId.Inode;
         if (frame.Switched)
         {
             int back = frame.SavedFd >= 0 ? frame.SavedFd : frame.HomeFd >= 0 ? frame.HomeFd : frames[depth - 1].Target.Fd;
-            if (Libc.Setns(back, Libc.CLONE_NEWNET) != 0) restoreErrno = Libc.LastErrno;
+            if (Libc.Setns(back, Libc.CLONE_NEWNET) != 0)
+            {
+                restoreErrno = Libc.LastErrno;
+                // Never leave the thread (often a pool thread) inside: the home namespace is the next best place.
+                int home = ThreadNamespaces.Home.Fd;
+                atHomeInstead = back != home && Libc.Setns(home, Libc.CLONE_NEWNET) == 0;
+            }
         }
         if (frame.SavedFd >= 0) Libc.CloseRaw(frame.SavedFd);
         frame.Target.DangerousRelease();
         frame = default;
         t_count--;
 
-        if (restoreErrno != 0)
+        if (restoreErrno != 0) throw RestoreFailed(restoreErrno, atHomeInstead, entered);
+    }
+
+    /// <summary>
+    /// The switch back failed. Back at home (the fallback), the thread is usable again unless outer scopes expect it
+    /// elsewhere; still inside, it is refused from now on. Either way the error says which thread is where.
+    /// </summary>
+    private static NamespaceRestoreException RestoreFailed(int errno, bool atHomeInstead, ulong entered)
+    {
+        int tid = Libc.GetThreadId();
+        string reason = $"Could not switch thread {tid} (kernel thread id) back to the network namespace it was in before: {Errno.Describe(errno)}. ";
+        if (atHomeInstead)
         {
-            t_broken = true;
-            throw new NamespaceRestoreException("setns(CLONE_NEWNET) back", "/proc/thread-self/ns/net", restoreErrno,
-                $"Could not switch thread {threadId} back to its previous network namespace: {Errno.Describe(restoreErrno)}. " +
-                "The thread is still in the namespace it entered; the library refuses further scopes on it. End this thread (or the process) rather than keep using it.");
+            t_broken = t_count > 0; // the outer scopes would run in the home namespace, not in theirs
+            return new NamespaceRestoreException("setns(CLONE_NEWNET) back", "/proc/thread-self/ns/net", errno, reason +
+                $"It was moved to the process's home network namespace (net:[{ThreadNamespaces.HomeId.Inode}]) instead, not left in net:[{entered}]. " +
+                (t_count > 0
+                    ? "Outer scopes are still open on it: the library refuses further scopes on this thread; end it."
+                    : "Code that expected to be back elsewhere must switch again."));
         }
+        t_broken = true;
+        return new NamespaceRestoreException("setns(CLONE_NEWNET) back", "/proc/thread-self/ns/net", errno, reason +
+            $"Switching to the home namespace failed too: thread {tid} is still in the namespace it entered (net:[{entered}]); " +
+            "the library refuses further scopes on it. End this thread (or the process) rather than keep using it.");
     }
 
     private static NamespaceRestoreException BrokenThread() => new("enter namespace", "/proc/thread-self/ns/net", 0,

@@ -27,6 +27,7 @@ internal sealed class NetlinkSocket : IDisposable
     private readonly TimeSpan _receiveTimeout;
     private byte[] _receiveBuffer;
     private uint _sequence;
+    private uint? _abandonedDump;   // sequence of a dump left midway, whose rest the kernel still sends (see DrainAbandonedDump)
 
     private NetlinkSocket(SafeFdHandle fd, uint portId, string target, ILogger log, int receiveBufferSize, TimeSpan receiveTimeout)
     {
@@ -143,6 +144,7 @@ internal sealed class NetlinkSocket : IDisposable
         var batch = new List<NetlinkMessage>();
         lock (_lock)
         {
+            DrainAbandonedDump(operation);
             uint sequence = ++_sequence;
             ReadOnlySpan<byte> bytes = request.Complete(sequence);
             _log.NetlinkRequest(operation, Rtnl.TypeName(request.Type), Target, sequence, bytes.Length);
@@ -151,6 +153,9 @@ internal sealed class NetlinkSocket : IDisposable
             while (sent < 0 && Libc.LastErrno == Libc.EINTR);
             if (sent < 0) throw Fail(operation, Libc.LastErrno, null, advice);
 
+            // From here the kernel runs the dump until it has sent NLMSG_DONE (or an error): if we stop reading
+            // before that, whatever the reason, its rest is still to come and a new dump on the socket gets EBUSY.
+            if (dump) _abandonedDump = sequence;
             while (true)
             {
                 batch.Clear();
@@ -164,18 +169,16 @@ internal sealed class NetlinkSocket : IDisposable
                         case Rtnl.NLMSG_NOOP:
                             continue;
                         case Rtnl.NLMSG_ERROR:
-                        {
-                            (int errno, string? text) = ParseError(m);
-                            if (errno != 0) throw Fail(operation, errno, text, advice);
-                            return replies; // the ACK
-                        }
                         case Rtnl.NLMSG_DONE:
                         {
+                            // Either ends the dump on the kernel's side, a malformed one included.
+                            _abandonedDump = null;
                             // The kernel may flag the interruption on the closing message alone.
                             if ((m.Flags & Rtnl.NLM_F_DUMP_INTR) != 0) interrupted = true;
-                            (int errno, string? text) = ParseError(m);
+                            (int errno, string? text, string? malformed) = ParseError(m);
+                            if (malformed is not null) throw Malformed(operation, malformed);
                             if (errno != 0) throw Fail(operation, errno, text, advice);
-                            return replies;
+                            return replies; // after NLMSG_ERROR: the ACK
                         }
                         case Rtnl.NLMSG_OVERRUN:
                             throw Fail(operation, Libc.ENOBUFS, "netlink data overrun", advice);
@@ -187,6 +190,28 @@ internal sealed class NetlinkSocket : IDisposable
                     }
                 }
                 if (dump) AfterDumpDatagram?.Invoke();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads and drops the rest of a dump that an earlier request left midway (a timeout, an exception while its parts
+    /// were read), up to its end: the kernel keeps one dump per socket and refuses another (EBUSY) until this one has
+    /// been read to the end. Each read makes the kernel queue the next part, so this ends with the dump's last part.
+    /// </summary>
+    private void DrainAbandonedDump(string operation)
+    {
+        if (_abandonedDump is not uint abandoned) return;
+        var batch = new List<NetlinkMessage>();
+        while (true)
+        {
+            batch.Clear();
+            ReceiveDatagram(batch, operation); // a timeout here leaves the mark: the next request tries again
+            foreach (NetlinkMessage m in batch)
+            {
+                if (m.Sequence != abandoned || m.Type is not (Rtnl.NLMSG_DONE or Rtnl.NLMSG_ERROR)) continue;
+                _abandonedDump = null;
+                return;
             }
         }
     }
@@ -214,43 +239,46 @@ internal sealed class NetlinkSocket : IDisposable
             }
             DatagramsReceived++;
             string? malformed = NetlinkMessage.Split(_receiveBuffer.AsSpan(0, (int)n), into);
-            if (malformed is not null)
-            {
-                throw Fail(operation, Libc.EBADMSG, null, _ =>
-                    $"A datagram received on the socket could not be parsed ({malformed}); nothing of it was used. Retry the operation; " +
-                    "if it keeps failing, report it with the kernel version (uname -r).");
-            }
+            if (malformed is not null) throw Malformed(operation, malformed);
             return;
         }
     }
 
+    private NetlinkException Malformed(string operation, string what) => Fail(operation, Libc.EBADMSG, null, _ =>
+        $"A datagram received on the socket could not be parsed ({what}); nothing of it was used. Retry the operation; " +
+        "if it keeps failing, report it with the kernel version (uname -r).");
+
     /// <summary>
     /// struct nlmsgerr: a negative errno, the header of our request (its payload too unless capped), then, with
     /// NLM_F_ACK_TLVS, the extended-ACK attributes. NLMSG_DONE carries only the errno and the attributes.
+    /// <c>Malformed</c> says what is wrong when an NLMSG_ERROR is too short to be one: it is neither ACK nor refusal.
     /// </summary>
-    internal static (int Errno, string? Text) ParseError(NetlinkMessage m)
+    internal static (int Errno, string? Text, string? Malformed) ParseError(NetlinkMessage m)
     {
         ReadOnlySpan<byte> p = m.Payload;
-        if (p.Length < 4) return (0, null);
+        if (m.Type == Rtnl.NLMSG_ERROR && p.Length < 4 + Rtnl.HeaderLength)
+        {
+            return (0, null, $"an NLMSG_ERROR of {p.Length} payload bytes, shorter than struct nlmsgerr ({4 + Rtnl.HeaderLength})");
+        }
+        if (p.Length < 4) return (0, null, null);
         int errno = -BinaryPrimitives.ReadInt32LittleEndian(p);
-        if ((m.Flags & Rtnl.NLM_F_ACK_TLVS) == 0) return (errno, null);
+        if ((m.Flags & Rtnl.NLM_F_ACK_TLVS) == 0) return (errno, null, null);
 
         int offset = 4;
         if (m.Type == Rtnl.NLMSG_ERROR)
         {
-            if (p.Length < 4 + Rtnl.HeaderLength) return (errno, null);
             int echoed = (m.Flags & Rtnl.NLM_F_CAPPED) != 0
                 ? Rtnl.HeaderLength
                 : (int)BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
             offset = 4 + Rtnl.Align(echoed);
         }
-        if (offset >= p.Length) return (errno, null);
+        if (offset >= p.Length) return (errno, null, null);
         var reader = new AttributeReader(p[offset..]);
         while (reader.MoveNext())
         {
-            if (reader.Type == Rtnl.NLMSGERR_ATTR_MSG) return (errno, reader.String);
+            if (reader.Type == Rtnl.NLMSGERR_ATTR_MSG) return (errno, reader.String, null);
         }
-        return (errno, null);
+        return (errno, null, null);
     }
 
     private NetlinkException Fail(string operation, int errno, string? kernelMessage, Func<int, string?>? advice)

@@ -17,6 +17,19 @@ internal static partial class NativeForTests
     [LibraryImport("libc", SetLastError = true)]
     public static partial int dup2(int oldfd, int newfd);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    public const int F_DUPFD_CLOEXEC = 1030;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup3(int oldfd, int newfd, int flags);
+
+    public const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
     [LibraryImport("libc")]
     public static partial int gettid();
 
@@ -51,6 +64,13 @@ internal static partial class NativeForTests
                 return false;
             }
         });
+
+    /// <summary>
+    /// Number of threads of this process inside namespace <paramref name="id"/>: unlike a count of all threads, or of
+    /// names (truncated to 15 bytes by the kernel), it is not moved by the runtime's own threads or another test's.
+    /// </summary>
+    public static int ThreadsIn(NamespaceId id) =>
+        Directory.EnumerateDirectories("/proc/self/task").Count(t => SafeReadLink(t + "/ns/net") == $"net:[{id.Inode}]");
 
     /// <summary>Waits (bounded) until kernel thread <paramref name="tid"/> is gone: an OS thread outlives Join() by a moment.</summary>
     public static void WaitForThreadToEnd(int tid)
