@@ -69,4 +69,13 @@ public sealed class ThreadHygieneTests : NamespaceTest
                 System.Reflection.MethodImplAttributes.AggressiveOptimization, $"{name} runs while switched");
         }
     }
+    [Fact]
+    public void A_stray_runtime_thread_is_named_for_what_it_is()
+    {
+        var ns = NamespaceDiagnostics.HomeNamespace;
+        new StrayThread(1, ".NET BGC", ns).RuntimeRole.Should().Contain("background GC").And.Contain("System.GC.Concurrent");
+        new StrayThread(2, ".NET TP Worker", ns).RuntimeRole.Should().Contain("thread-pool worker");
+        new StrayThread(3, ".NET Tiered Com", ns).RuntimeRole.Should().Contain("tiered-compilation");
+        new StrayThread(4, "born-inside", ns).RuntimeRole.Should().BeNull();
+    }
 }
