@@ -34,7 +34,9 @@ internal static class RuntimeThreadRoles
         (".NET Sockets", "the sockets engine's epoll thread, created by the first asynchronous socket operation"),
         (".NET SigHandler", "the signal-handling thread, created by the first Process.Start or PosixSignalRegistration"),
         (".NET Finalizer", "the finalizer thread, created at start-up"),
-        (".NET EventPipe", "the diagnostics EventPipe thread, created when a trace session starts"),
+        (".NET EventPipe", "the diagnostics server's thread, created at start-up"),
+        (".NET Debugger", "the debugger's runtime-controller thread, created at start-up"),
+        (".NET DebugPipe", "the debugger transport's thread, created at start-up"),
         (".NET SynchManag", "the runtime's synchronization manager thread, created at start-up"),
     ];
 
