@@ -6,7 +6,49 @@ namespace LinuxNetns;
 /// <param name="ThreadId">The kernel thread id (tid), as in <c>/proc/self/task/TID</c>.</param>
 /// <param name="Name">The thread's name (<c>comm</c>, at most 15 characters), e.g. <c>.NET TP Worker</c>.</param>
 /// <param name="Namespace">The network namespace the thread is in.</param>
-public readonly record struct StrayThread(int ThreadId, string Name, NamespaceId Namespace);
+public readonly record struct StrayThread(int ThreadId, string Name, NamespaceId Namespace)
+{
+    /// <summary>
+    /// What the thread is when its name is one the .NET runtime gives its own threads (e.g. <c>.NET BGC</c>: the
+    /// background garbage-collection thread), with what creates it; <c>null</c> for any other thread. See
+    /// docs/runtime-threads.md for which of these can be born inside a namespace and what removes that risk.
+    /// </summary>
+    public string? RuntimeRole => RuntimeThreadRoles.Describe(Name);
+}
+
+/// <summary>The runtime's names for its own threads (<c>comm</c>, truncated by the kernel to 15 characters).</summary>
+internal static class RuntimeThreadRoles
+{
+    private static readonly (string Prefix, string Role)[] Known =
+    [
+        (".NET BGC", "the runtime's background GC thread, created by the first background GC (an allocation) after it "
+            + "idled out; runtimeconfig System.GC.Concurrent=false removes it"),
+        (".NET Server GC", "a server GC thread, created at start-up"),
+        (".NET TP Worker", "a thread-pool worker, created on demand by the thread pool and ended after ~20 s idle"),
+        (".NET TP Wait", "the thread pool's wait thread (RegisterWaitForSingleObject), created on first use"),
+        (".NET TP Gate", "the thread pool's gate thread (starvation detection), created with the first workers"),
+        (".NET Long Runni", "a thread started for a TaskCreationOptions.LongRunning task"),
+        (".NET Tiered Com", "the tiered-compilation worker, re-created after ~4 s idle by the thread that next needs a "
+            + "method compiled or promoted; runtimeconfig System.Runtime.TieredCompilation=false removes it"),
+        (".NET Timer", "the timer thread (System.Threading.Timer, Task.Delay), created by the first timer"),
+        (".NET Sockets", "the sockets engine's epoll thread, created by the first asynchronous socket operation"),
+        (".NET SigHandler", "the signal-handling thread, created by the first Process.Start or PosixSignalRegistration"),
+        (".NET Finalizer", "the finalizer thread, created at start-up"),
+        (".NET EventPipe", "the diagnostics server's thread, created at start-up"),
+        (".NET Debugger", "the debugger's runtime-controller thread, created at start-up"),
+        (".NET DebugPipe", "the debugger transport's thread, created at start-up"),
+        (".NET SynchManag", "the runtime's synchronization manager thread, created at start-up"),
+    ];
+
+    public static string? Describe(string name)
+    {
+        foreach ((string prefix, string role) in Known)
+        {
+            if (name.StartsWith(prefix, StringComparison.Ordinal)) return role;
+        }
+        return null;
+    }
+}
 
 /// <summary>Finds threads left in foreign namespaces (DESIGN.md §2.2: threads are born in their creator's namespace).</summary>
 public static class NamespaceDiagnostics

@@ -47,4 +47,35 @@ public sealed class ThreadHygieneTests : NamespaceTest
         }
         NetworkNamespace.Delete(name);
     }
+    [Fact]
+    public void The_generated_interop_wrappers_called_while_switched_are_never_tiered()
+    {
+        // [LibraryImport] generates a managed wrapper (errno handling) around the raw P/Invoke. A tiered wrapper is
+        // call-counted, and reaching its threshold while switched could make the runtime start its tiering worker on
+        // that thread, inside the namespace; AggressiveOptimization on the declaration carries over to the wrapper.
+        string[] switchedImports =
+        [
+            "OpenImport", "CloseImport", "MountImport", "Umount2Import", "UnshareImport", "SetnsImport",
+            "StatxImport", "ReadlinkatImport", "SyscallImport", "SocketImport", "BindImport", "GetsocknameImport",
+            "SetsockoptImport", "SendImport", "RecvImport",
+        ];
+        Type libc = typeof(NetworkNamespace).Assembly.GetType("LinuxNetns.Interop.Libc", throwOnError: true)!;
+        foreach (string name in switchedImports)
+        {
+            System.Reflection.MethodInfo method = libc.GetMethod(
+                name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+            method.Should().NotBeNull(name);
+            method.MethodImplementationFlags.Should().HaveFlag(
+                System.Reflection.MethodImplAttributes.AggressiveOptimization, $"{name} runs while switched");
+        }
+    }
+    [Fact]
+    public void A_stray_runtime_thread_is_named_for_what_it_is()
+    {
+        var ns = NamespaceDiagnostics.HomeNamespace;
+        new StrayThread(1, ".NET BGC", ns).RuntimeRole.Should().Contain("background GC").And.Contain("System.GC.Concurrent");
+        new StrayThread(2, ".NET TP Worker", ns).RuntimeRole.Should().Contain("thread-pool worker");
+        new StrayThread(3, ".NET Tiered Com", ns).RuntimeRole.Should().Contain("tiered-compilation");
+        new StrayThread(4, "born-inside", ns).RuntimeRole.Should().BeNull();
+    }
 }

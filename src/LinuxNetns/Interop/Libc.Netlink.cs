@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LinuxNetns.Interop;
@@ -43,21 +44,27 @@ internal static unsafe partial class Libc
     }
 
     [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int SocketImport(int domain, int type, int protocol);
 
     [LibraryImport(LibraryName, EntryPoint = "bind", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int BindImport(int fd, SockAddrNetlink* address, uint length);
 
     [LibraryImport(LibraryName, EntryPoint = "getsockname", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int GetsocknameImport(int fd, SockAddrNetlink* address, uint* length);
 
     [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int SetsockoptImport(int fd, int level, int name, void* value, uint length);
 
     [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial nint SendImport(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "recv", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial nint RecvImport(int fd, byte* buffer, nuint length, int flags);
 
     /// <summary>A NETLINK_ROUTE socket in the calling thread's network namespace (SOCK_CLOEXEC); invalid on failure.</summary>

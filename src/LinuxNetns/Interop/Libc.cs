@@ -13,6 +13,8 @@ namespace LinuxNetns.Interop;
 /// <see cref="MethodImplOptions.AggressiveOptimization"/>: such methods are compiled once, fully optimized,
 /// and never counted for tiering, so calling them cannot make the runtime start its tiered-compilation worker
 /// thread from a switched thread (a thread is born in the namespaces of the thread that creates it).
+/// The raw imports carry it too: <c>[LibraryImport]</c> generates a managed wrapper (errno handling) that would
+/// otherwise be call-counted like any method; the attribute on the declaration applies to that wrapper.
 /// </remarks>
 internal static unsafe partial class Libc
 {
@@ -150,49 +152,64 @@ internal static unsafe partial class Libc
     // ---- raw imports ----------------------------------------------------------------------------
 
     [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int OpenImport(byte* path, int flags, uint mode);
 
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int CloseImport(int fd);
 
     [LibraryImport(LibraryName, EntryPoint = "mkdir", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int MkdirImport(byte* path, uint mode);
 
     [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int UnlinkImport(byte* path);
 
     [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int FlockImport(int fd, int operation);
 
     [LibraryImport(LibraryName, EntryPoint = "mount", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int MountImport(byte* source, byte* target, byte* fstype, nuint flags, void* data);
 
     [LibraryImport(LibraryName, EntryPoint = "umount2", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int Umount2Import(byte* target, int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "unshare", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int UnshareImport(int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "setns", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int SetnsImport(int fd, int nstype);
 
     [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int StatxImport(int dirfd, byte* path, int flags, uint mask, StatX* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "fstatfs", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int FstatfsImport(int fd, StatFs* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "statfs", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int StatfsImport(byte* path, StatFs* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int IoctlImport(int fd, nuint request);
 
     [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial nint ReadlinkatImport(int dirfd, byte* path, byte* buffer, nuint size);
 
     // gettid(3) is glibc 2.30+ only (RHEL 8 has 2.28): use syscall(2) with the architecture's number.
     [LibraryImport(LibraryName, EntryPoint = "syscall")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial nint SyscallImport(nint number);
 
     private static readonly nint SysGettid = RuntimeInformation.ProcessArchitecture switch
