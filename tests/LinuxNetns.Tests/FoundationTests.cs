@@ -140,11 +140,16 @@ public sealed class FoundationTests : NamespaceTest
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
-
-        handles.Count(h => h is not null).Should().Be(1);
-        results.Where(e => e is not null).Should().HaveCount(15).And.AllBeOfType<NamespaceAlreadyExistsException>();
-        foreach (var h in handles) h?.Dispose();
-        NetworkNamespace.Delete(name);
+        try
+        {
+            handles.Count(h => h is not null).Should().Be(1);
+            results.Where(e => e is not null).Should().HaveCount(15).And.AllBeOfType<NamespaceAlreadyExistsException>();
+        }
+        finally
+        {
+            foreach (var h in handles) h?.Dispose();
+            NetworkNamespace.Delete(name);
+        }
         NetworkNamespace.Exists(name).Should().BeFalse();
     }
 

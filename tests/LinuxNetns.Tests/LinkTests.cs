@@ -221,13 +221,18 @@ public sealed class LinkTests : NamespaceTest
         using NetworkNamespace a = NetworkNamespace.CreateTemporary();
         NetworkNamespace b = NetworkNamespace.CreateTemporary();
         string kept = NewLink("k"), moved = NewLink("m"), movedRenamed = NewLink("v");
-        a.CreateVethPair(kept, moved);
-        a.MoveLink(moved, b, movedRenamed);
-        a.FindLink(moved).Should().BeNull();
-        b.FindLink(movedRenamed)!.Kind.Should().Be("veth");
-        a.FindLink(kept)!.LinkNetnsId.Should().NotBeNull("its peer now lives in another namespace");
-
-        b.Dispose();
+        try
+        {
+            a.CreateVethPair(kept, moved);
+            a.MoveLink(moved, b, movedRenamed);
+            a.FindLink(moved).Should().BeNull();
+            b.FindLink(movedRenamed)!.Kind.Should().Be("veth");
+            a.FindLink(kept)!.LinkNetnsId.Should().NotBeNull("its peer now lives in another namespace");
+        }
+        finally
+        {
+            b.Dispose();
+        }
         KernelState.Eventually(() => a.FindLink(kept) is null).Should().BeTrue("the moved end died with its namespace, and took its peer along");
         a.GetLinks().Select(l => l.Name).Should().Equal("lo");
     }
