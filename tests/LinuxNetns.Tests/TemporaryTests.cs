@@ -148,6 +148,28 @@ public sealed class TemporaryTests : NamespaceTest
     }
 
     [RootFact]
+    public void Prune_keeps_the_live_name_of_an_owner_running_in_another_pid_namespace()
+    {
+        // A real owner in a pid namespace of its own that shares our /proc and run directory: there it is pid 1,
+        // which here is init with another start time; judged by its pid alone, its live pin would be pruned.
+        using Process owner = Process.Start(Probe.StartInfo(["unshare", "--pid", "--fork", "--kill-child", "--"], "hold-temporary-pinned"))!;
+        string? ready = owner.StandardOutput.ReadLine();
+        string? name = ready?.StartsWith("ready tmp-") == true ? ready["ready ".Length..] : null;
+        try
+        {
+            name.Should().NotBeNull("the owner prints its name (it said: {0})", ready);
+            NetworkNamespace.PruneTemporary().Should().NotContain(name);
+            NetworkNamespace.Exists(name!).Should().BeTrue("its owner is alive in its own pid namespace");
+        }
+        finally
+        {
+            owner.Kill(entireProcessTree: true);
+            owner.WaitForExit();
+            if (name is not null && NetworkNamespace.Exists(name)) NetworkNamespace.Delete(name);
+        }
+    }
+
+    [RootFact]
     public void Prune_never_removes_a_name_whose_owner_is_in_another_pid_namespace()
     {
         // Both names claim a pid that runs nowhere here (above pid_max); one says it was made in our pid namespace

@@ -132,8 +132,12 @@ internal static unsafe class NamespaceMounts
         return placeholder;
     }
 
-    /// <summary>The placeholder's magic link: mount(2) follows it to the file this call created, not whatever the path now names.</summary>
-    private static string PlaceholderTarget(SafeFdHandle placeholder) => $"/proc/{Environment.ProcessId}/fd/{placeholder.Fd}";
+    /// <summary>
+    /// The placeholder's magic link: mount(2) follows it to the file this call created, not whatever the path now names.
+    /// <c>/proc/self</c>, not <c>/proc/PID</c>: in a pid namespace whose <c>/proc</c> is the parent's, our own pid names
+    /// another process there.
+    /// </summary>
+    private static string PlaceholderTarget(SafeFdHandle placeholder) => $"/proc/self/fd/{placeholder.Fd}";
 
     /// <summary>
     /// Undo of a failed add/attach before anything was mounted: unlink the path only while it is still our
