@@ -173,7 +173,7 @@ internal static class Errno
     /// Why the kernel said EPERM/EACCES: the missing capability when the calling thread lacks CAP_SYS_ADMIN, else
     /// the other gatekeepers, since telling root to run as root helps nobody.
     /// </summary>
-    internal static string PermissionAdvice() => HasCapSysAdmin() switch
+    internal static string PermissionAdvice() => Interop.Libc.HasEffectiveCapability(Interop.Libc.CAP_SYS_ADMIN) switch
     {
         false => "This requires CAP_SYS_ADMIN: run as root (or with CAP_SYS_ADMIN in the initial user namespace).",
         true => "The process has CAP_SYS_ADMIN, so something else refused: most likely ptrace access rules (a /proc/PID/ns " +
@@ -183,30 +183,6 @@ internal static class Errno
         null => "This requires CAP_SYS_ADMIN (run as root); if the process has it, ptrace access rules, a Linux security " +
             "module (AppArmor, SELinux) or a seccomp filter refused.",
     };
-
-    private const int CapSysAdmin = 21;
-
-    /// <summary>Whether CAP_SYS_ADMIN is in the calling thread's effective set (CapEff), null if that cannot be read.</summary>
-    private static bool? HasCapSysAdmin()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/thread-self/status"))
-            {
-                if (!line.StartsWith("CapEff:", StringComparison.Ordinal)) continue;
-                return ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, null, out ulong caps)
-                    ? (caps & (1UL << CapSysAdmin)) != 0
-                    : null;
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return null;
-    }
 
     private static string Append(string message, string? advice) => advice is null ? message : $"{message} {advice}";
 }
