@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace LinuxNetns.Kernel;
 
 /// <summary>
-/// The namespace half of <c>ip netns exec</c> (DESIGN.md §2.4, §3), prepared before any thread switches and then
+/// The namespace half of <c>ip netns exec</c> (docs/kernel.md §4, §10), prepared before any thread switches and then
 /// applied by <see cref="Apply"/> on the exec thread with raw syscalls only: setns(CLONE_NEWNET) →
 /// unshare(CLONE_NEWNS) → make <c>/</c> recursively private (or slave) → detach <c>/sys</c> and mount a fresh sysfs
 /// → bind each entry of <c>/etc/netns/NAME</c> over <c>/etc</c>.
@@ -150,7 +150,7 @@ internal sealed unsafe class ExecMountNamespace
             if (Libc.SwitchedMount(empty, root, none, (nuint)_propagationFlags, null) != 0) return Fail(Step.Propagation, out errno);
 
             // Detach the sysfs of the old network namespace (failure is fine: maybe none was mounted, iproute2),
-            // then mount one that belongs to the namespace this thread is in now (seeds/sysfs-class-net-is-not-adaptive.md).
+            // then mount one that belongs to the namespace this thread is in now (docs/kernel.md §4).
             Libc.SwitchedUmount2(sys, Libc.MNT_DETACH);
             if (Libc.SwitchedMount(strings + _sysfsSource, sys, sysfs, (nuint)_sysfsFlags, null) != 0) return Fail(Step.MountSysfs, out errno);
 

@@ -7,7 +7,7 @@ namespace LinuxNetns.Kernel;
 /// <summary>
 /// A fresh thread per exec: it switches into the target network namespace and a new mount namespace
 /// (<see cref="ExecMountNamespace"/>), calls <see cref="Process.Start(ProcessStartInfo)"/> — which forks on the calling
-/// thread (DESIGN.md §2.3), so the child inherits both namespaces — switches back and ends. It is never reused: it
+/// thread (docs/kernel.md §3), so the child inherits both namespaces — switches back and ends. It is never reused: it
 /// unshared its filesystem context from the process. It is started from the home thread, so it is born in the home
 /// namespaces whatever namespace the caller is in, and so is anything the runtime starts from it before it switches.
 /// </summary>

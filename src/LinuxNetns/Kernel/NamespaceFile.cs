@@ -2,7 +2,7 @@ using LinuxNetns.Interop;
 
 namespace LinuxNetns.Kernel;
 
-/// <summary>Opens nsfs files and checks that they are what they claim to be (DESIGN.md §2.8, §2.9).</summary>
+/// <summary>Opens nsfs files and checks that they are what they claim to be (docs/kernel.md §8, §9).</summary>
 internal static class NamespaceFile
 {
     /// <summary>

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace LinuxNetns.Kernel;
 
 /// <summary>
-/// The iproute2 sequences that pin a namespace under a name, and remove it (DESIGN.md §3): run directory made
+/// The iproute2 sequences that pin a namespace under a name, and remove it (docs/kernel.md §10): run directory made
 /// shared, an empty placeholder made with O_EXCL, a bind mount of an nsfs file onto it; umount + unlink to delete.
 /// </summary>
 internal static unsafe class NamespaceMounts

@@ -6,7 +6,7 @@ namespace LinuxNetns.Kernel;
 /// <summary>
 /// Makes the first use of <see cref="Process"/> happen on the home thread, not on a switched exec thread: the first
 /// <c>Process.Start</c> initializes the runtime's child-process support (SIGCHLD handling, the signal-handling thread,
-/// terminal settings) from whichever thread calls it (DESIGN.md §2.3).
+/// terminal settings) from whichever thread calls it (docs/kernel.md §3).
 /// </summary>
 internal static class ProcessWarmup
 {

@@ -5,7 +5,7 @@ namespace LinuxNetns.Kernel;
 
 /// <summary>
 /// The calling thread's namespaces. Always <c>/proc/thread-self</c>: <c>setns</c> and <c>unshare</c> change only the
-/// calling thread, and <c>/proc/self</c> is the thread-group leader (DESIGN.md §2.1).
+/// calling thread, and <c>/proc/self</c> is the thread-group leader (docs/kernel.md §1).
 /// </summary>
 internal static unsafe class ThreadNamespaces
 {
