@@ -196,8 +196,7 @@ internal static unsafe class NamespaceMounts
             home.DangerousAddRef(ref added);
             try
             {
-                (string step, int errno) = Switched(target, source, none, home.Fd, out NewNamespaceFd, out bool restored);
-                Mounted = target is not null && step is not "unshare(CLONE_NEWNET)" and not "mount --bind /proc/thread-self/ns/net onto";
+                (string step, int errno) = Switched(target, source, none, home.Fd, out NewNamespaceFd, out Mounted, out bool restored);
                 if (!restored)
                 {
                     PoisonsThread = true;
@@ -218,9 +217,10 @@ internal static unsafe class NamespaceMounts
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static (string Step, int Errno) Switched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool restored)
+        private static (string Step, int Errno) Switched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool mounted, out bool restored)
         {
             newFd = -1;
+            mounted = false;
             restored = true;
             fixed (byte* t = target, s = source, n = none)
             {
@@ -233,6 +233,7 @@ internal static unsafe class NamespaceMounts
                 }
                 else
                 {
+                    mounted = t != null;
                     newFd = Libc.OpenRaw(s, Libc.O_RDONLY);
                     if (newFd < 0) (step, errno) = ("open /proc/thread-self/ns/net", Libc.LastErrno);
                 }
