@@ -146,7 +146,7 @@ public unsafe class OperationBenchmarks
     [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "library")]
     public void Exec_Library()
     {
-        using Process child = ExecInNamespace.Start(_ns, True);
+        using NamespaceProcess child = ExecInNamespace.Start(_ns, True);
         child.WaitForExit();
     }
 

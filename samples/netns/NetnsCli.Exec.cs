@@ -63,7 +63,7 @@ internal sealed partial class NetnsCli
         var startInfo = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (string argument in command.AsSpan(1)) startInfo.ArgumentList.Add(argument);
 
-        Process child;
+        NamespaceProcess child;
         using (ns)
         {
             try
@@ -121,7 +121,7 @@ internal sealed partial class NetnsCli
     /// "ip" reach the command. Ctrl+C and Ctrl+\ already reach it through the terminal's process group (we ignore
     /// them); SIGTERM and SIGHUP sent to us are passed on.
     /// </summary>
-    private static int WaitForChild(Process child)
+    private static int WaitForChild(NamespaceProcess child)
     {
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => c.Cancel = true);
@@ -132,7 +132,7 @@ internal sealed partial class NetnsCli
         return child.ExitCode;
     }
 
-    private static void Forward(PosixSignalContext context, Process child, int signal)
+    private static void Forward(PosixSignalContext context, NamespaceProcess child, int signal)
     {
         context.Cancel = true;
         Native.Kill(child.Id, signal);

@@ -1,6 +1,4 @@
-using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using LinuxNetns.Interop;
 using LinuxNetns.Kernel;
 using LinuxNetns.Logging;
@@ -9,17 +7,18 @@ using Microsoft.Extensions.Logging;
 namespace LinuxNetns;
 
 /// <summary>
-/// Starts a <see cref="Process"/> inside a network namespace exactly as <c>ip netns exec</c> does: the child runs in
-/// the namespace, in a private mount namespace of its own where <c>/sys</c> is a fresh sysfs of that namespace
-/// (so <c>/sys/class/net</c> lists its interfaces) and the entries of <c>/etc/netns/NAME</c> are bind-mounted over
-/// <c>/etc</c> (e.g. its own <c>resolv.conf</c>). Nothing changes for the calling thread or the host's mount table.
+/// Starts a process inside a network namespace exactly as <c>ip netns exec</c> does: the child runs in the namespace,
+/// in a mount namespace where <c>/sys</c> is a fresh sysfs of that namespace (so <c>/sys/class/net</c> lists its
+/// interfaces) and the entries of <c>/etc/netns/NAME</c> are bind-mounted over <c>/etc</c> (e.g. its own
+/// <c>resolv.conf</c>). Nothing changes for the calling thread or the host's mount table.
 /// </summary>
 /// <remarks>
-/// <para>The returned <see cref="Process"/> is an ordinary child of this process: redirected streams, environment,
-/// working directory, <see cref="Process.WaitForExitAsync"/>, <see cref="Process.Kill()"/> and exit codes work as
-/// usual. Each exec runs on a new thread that switches, calls <see cref="Process.Start(ProcessStartInfo)"/> (which forks
-/// on the calling thread, so the child inherits the namespaces), switches back and ends.</para>
-/// <para>Needs CAP_SYS_ADMIN (root). See docs/exec.md for the kernel behaviour it relies on.</para>
+/// <para>The child is a <see cref="NamespaceProcess"/>: redirected streams, environment, working directory,
+/// <see cref="NamespaceProcess.WaitForExitAsync"/>, <see cref="NamespaceProcess.Kill(bool)"/> and exit codes work as
+/// with <see cref="Process"/>. No managed code of this process ever runs in the namespace: a fresh thread makes only
+/// raw syscalls there (setns into the namespace and into a mount namespace prepared once for it, then posix_spawn)
+/// and ends, so no runtime thread can be born inside (docs/exec.md).</para>
+/// <para>Needs CAP_SYS_ADMIN (root) and Linux 5.3 (pidfd). See docs/exec.md for the kernel behaviour it relies on.</para>
 /// </remarks>
 public static class ExecInNamespace
 {
@@ -27,18 +26,19 @@ public static class ExecInNamespace
     /// <param name="ns">The namespace: named, opened by path or pid, or anonymous. It must stay open during the call.</param>
     /// <param name="startInfo">What to start. <see cref="ProcessStartInfo.UseShellExecute"/> must be false.</param>
     /// <param name="options">Mount propagation, the <c>/etc/netns</c> entry, logging; null for the defaults.</param>
-    /// <returns>The started process; dispose it when done.</returns>
-    /// <exception cref="ArgumentException"><paramref name="startInfo"/> has no file name, or uses shell execute.</exception>
+    /// <returns>The started process; dispose it when done (that closes its redirected streams; it keeps running).</returns>
+    /// <exception cref="ArgumentException"><paramref name="startInfo"/> has no file name, uses shell execute, or sets a user name.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="startInfo"/> sets both Arguments and ArgumentList.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="ns"/> was disposed.</exception>
     /// <exception cref="NamespacePermissionException">Not running with CAP_SYS_ADMIN (not root).</exception>
     /// <exception cref="NetworkNamespaceException">The program or working directory does not exist, or a kernel step
     /// failed (the message names it, with errno). No child was started.</exception>
-    public static Process Start(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions? options = null)
+    public static NamespaceProcess Start(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(ns);
         ArgumentNullException.ThrowIfNull(startInfo);
         options ??= ExecOptions.Default;
-        return StartCore(ns, startInfo, options, options.NamespaceOptions ?? ns.Options);
+        return StartCore(ns, startInfo, options, options.NamespaceOptions ?? ns.Options, byName: false);
     }
 
     /// <summary>Starts <paramref name="startInfo"/> inside the named namespace <c>/run/netns/<paramref name="name"/></c>
@@ -46,16 +46,16 @@ public static class ExecInNamespace
     /// <param name="name">The namespace's name.</param>
     /// <param name="startInfo">What to start. <see cref="ProcessStartInfo.UseShellExecute"/> must be false.</param>
     /// <param name="options">Mount propagation, the <c>/etc/netns</c> entry, run directory, logging; null for the defaults.</param>
-    /// <returns>The started process; dispose it when done.</returns>
+    /// <returns>The started process; dispose it when done (that closes its redirected streams; it keeps running).</returns>
     /// <exception cref="NamespaceNotFoundException">No namespace of that name exists.</exception>
     /// <inheritdoc cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)" path="/exception"/>
-    public static Process Start(string name, ProcessStartInfo startInfo, ExecOptions? options = null)
+    public static NamespaceProcess Start(string name, ProcessStartInfo startInfo, ExecOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         options ??= ExecOptions.Default;
         NetworkNamespaceOptions nsOptions = options.NamespaceOptions ?? NetworkNamespaceOptions.Default;
         using NetworkNamespace ns = NetworkNamespace.Open(name, nsOptions);
-        return StartCore(ns, startInfo, options, nsOptions);
+        return StartCore(ns, startInfo, options, nsOptions, byName: true);
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ public static class ExecInNamespace
         ArgumentNullException.ThrowIfNull(startInfo);
         options ??= ExecOptions.Default;
         NetworkNamespaceOptions nsOptions = options.NamespaceOptions ?? ns.Options;
-        return RunCore(() => StartCore(ns, Captured(startInfo, standardInput), options, nsOptions), standardInput, nsOptions.Logger, cancellationToken);
+        return RunCore(() => StartCore(ns, Captured(startInfo, standardInput), options, nsOptions, byName: false), standardInput, nsOptions.Logger, cancellationToken);
     }
 
     /// <summary>Runs <paramref name="startInfo"/> inside the named namespace to completion (<c>ip netns exec NAME …</c>).
@@ -103,7 +103,7 @@ public static class ExecInNamespace
         return RunCore(() =>
         {
             using NetworkNamespace ns = NetworkNamespace.Open(name, nsOptions);
-            return StartCore(ns, Captured(startInfo, standardInput), options, nsOptions);
+            return StartCore(ns, Captured(startInfo, standardInput), options, nsOptions, byName: true);
         }, standardInput, nsOptions.Logger, cancellationToken);
     }
 
@@ -180,27 +180,29 @@ public static class ExecInNamespace
         return startInfo;
     }
 
-    private static Process StartCore(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options, NetworkNamespaceOptions nsOptions)
+    private static NamespaceProcess StartCore(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options,
+        NetworkNamespaceOptions nsOptions, bool byName)
     {
         if (string.IsNullOrEmpty(startInfo.FileName))
             throw new ArgumentException("ProcessStartInfo.FileName is empty: name the program to start.", nameof(startInfo));
         if (startInfo.UseShellExecute)
             throw new ArgumentException("ProcessStartInfo.UseShellExecute must be false: exec starts a program, as `ip netns exec` does.", nameof(startInfo));
+        if (!string.IsNullOrEmpty(startInfo.UserName))
+            throw new ArgumentException("ProcessStartInfo.UserName is not supported by exec: start the program through a tool that changes the user (setpriv, runuser).", nameof(startInfo));
         string where = ns.Name ?? ns.Path;
         string? etcName = options.BindEtc ? options.EtcName ?? ns.Name : null;
         if (etcName is not null) NamespaceName.Validate(etcName, nameof(ExecOptions.EtcName));
 
         // Everything that can be checked is checked before any thread switches: a failure here starts nothing.
+        ChildSpawner.Arguments(startInfo);
         CheckPrivilege(where);
-        CheckProgram(startInfo, where);
+        string program = CheckProgram(startInfo, where);
+        string workingDirectory = string.IsNullOrEmpty(startInfo.WorkingDirectory)
+            ? Directory.GetCurrentDirectory()
+            : Path.GetFullPath(startInfo.WorkingDirectory);
+        ChildSpawner.CheckKernel(where);
         ILogger log = nsOptions.Logger;
         string? etcDirectory = etcName is null ? null : Path.Combine(nsOptions.EtcDirectory, etcName);
-        ExecMountNamespace plan = ExecMountNamespace.Prepare(etcDirectory, etcName ?? ns.Name ?? "sysfs", options.MountPropagation, log);
-        log.ExecSequence(startInfo.FileName, where, options.MountPropagation == MountPropagation.Slave ? "slave" : "private",
-            plan.SysfsReadOnly ? " (read-only)" : "", plan.BindCount, etcDirectory ?? "(none)");
-
-        // No runtime thread may be born on the exec thread: start them (and the Process machinery) from home first.
-        ProcessWarmup.Ensure();
 
         // Threads already in the target namespace (its worker, callers inside a scope) are not the exec's doing.
         bool checkStrays = log.IsEnabled(LogLevel.Warning);
@@ -208,13 +210,30 @@ public static class ExecInNamespace
             ? ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id).Select(t => t.ThreadId).ToHashSet()
             : null;
 
-        ExecThread exec;
         SafeFdHandle fd = ns.Fd;
         bool added = false;
+        NamespaceProcess process;
+        NamespaceId mountNamespace;
         try
         {
             fd.DangerousAddRef(ref added); // ObjectDisposedException for a disposed namespace
-            exec = ExecThread.Run(fd.Fd, plan, startInfo);
+            PreparedMountNamespace prepared = PreparedMountNamespace.Cache.Acquire(ns, fd.Fd, etcDirectory, etcName ?? ns.Name ?? "sysfs",
+                options.MountPropagation, byName, log);
+            try
+            {
+                mountNamespace = prepared.Id;
+                for (int i = 0; i < prepared.BindErrnos.Length; i++)
+                {
+                    if (prepared.BindErrnos[i] != 0)
+                        log.ExecBindFailed(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, Errno.Describe(prepared.BindErrnos[i]));
+                }
+                log.ExecSequence(startInfo.FileName, where, prepared.Id);
+                process = ChildSpawner.Spawn(startInfo, program, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation);
+            }
+            finally
+            {
+                prepared.Mount.DangerousRelease();
+            }
         }
         catch (ObjectDisposedException)
         {
@@ -225,28 +244,13 @@ public static class ExecInNamespace
             if (added) fd.DangerousRelease();
         }
 
-        if (!exec.Restored) log.ExecRestoreFailed(exec.ThreadId);
-        if (exec.StartNetworkNamespace is { } start && start != ThreadNamespaces.HomeId)
-            log.ExecThreadNotAtHome(exec.ThreadId, startInfo.FileName, start, ThreadNamespaces.HomeId);
-        for (int i = 0; i < exec.BindErrnos.Length; i++)
-        {
-            if (exec.BindErrnos[i] != 0) log.ExecBindFailed(plan.BindSourcePaths[i], plan.BindTargetPaths[i], Errno.Describe(exec.BindErrnos[i]));
-        }
-        if (exec.FailedStep != ExecMountNamespace.Step.None) throw StepFailed(exec.FailedStep, exec.Errno, where, options.MountPropagation);
-        if (exec.StartError is not null) throw StartFailed(exec.StartError, startInfo, where);
-        Process process = exec.Process ?? throw new NetworkNamespaceException("start process", startInfo.FileName, 0,
-            $"Starting \"{startInfo.FileName}\" in {where} failed: Process.Start started no process.");
-
         log.ExecStarted(process.Id, startInfo.FileName, where);
         if (checkStrays)
         {
-            // A thread born from the exec thread while it was switched: in its private mount namespace, or (born between
-            // setns(net) and unshare(NEWNS), or between restoring mnt and net) with home mnt but the target's net.
+            // A thread of this process in the prepared mount namespace, or new in the target network namespace, would
+            // have been born from a switched thread: the windows make none, so this only reports someone else's.
             var strays = new Dictionary<int, StrayThread>();
-            if (exec.MountNamespace is { } mnt)
-            {
-                foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mnt)) strays[t.ThreadId] = t;
-            }
+            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mountNamespace)) strays[t.ThreadId] = t;
             foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id))
             {
                 // The library's own threads ("netns:…": a concurrent exec, the namespace's worker) are there on purpose.
@@ -268,7 +272,7 @@ public static class ExecInNamespace
 
     /// <summary>The program and working directory must exist: the same lookup as Process.Start (path as given, the
     /// host executable's directory, the current directory, then PATH).</summary>
-    private static void CheckProgram(ProcessStartInfo startInfo, string where)
+    private static string CheckProgram(ProcessStartInfo startInfo, string where)
     {
         string file = startInfo.FileName;
         if (!string.IsNullOrWhiteSpace(startInfo.WorkingDirectory) && !Directory.Exists(startInfo.WorkingDirectory))
@@ -296,6 +300,7 @@ public static class ExecInNamespace
             throw new NetworkNamespaceException("exec", resolved, errno,
                 $"exec \"{file}\" in {where} failed: \"{resolved}\" is not executable: {Errno.Describe(errno)}.");
         }
+        return Path.GetFullPath(resolved);
     }
 
     private static string? Resolve(string file)
@@ -316,37 +321,11 @@ public static class ExecInNamespace
         return null;
     }
 
-    private static NetworkNamespaceException StepFailed(ExecMountNamespace.Step step, int errno, string where, MountPropagation propagation)
-    {
-        (string operation, string? advice) = step switch
-        {
-            ExecMountNamespace.Step.SaveNamespaces => ("open /proc/thread-self/ns of the exec thread", "Is /proc mounted?"),
-            ExecMountNamespace.Step.SetnsNetwork => ("setns(CLONE_NEWNET) into", null),
-            ExecMountNamespace.Step.UnshareMount => ("unshare(CLONE_NEWNS) for an exec in", null),
-            ExecMountNamespace.Step.Propagation => (propagation == MountPropagation.Slave
-                ? "mount --make-rslave / for an exec in" : "mount --make-rprivate / for an exec in", null),
-            _ => ("mount of /sys for an exec in", null),
-        };
-        return Errno.Exception(operation, where, errno, advice);
-    }
-
-    private static Exception StartFailed(Exception error, ProcessStartInfo startInfo, string where)
-    {
-        if (error is Win32Exception w)
-        {
-            return new NetworkNamespaceException("start process", startInfo.FileName, w.NativeErrorCode,
-                $"Starting \"{startInfo.FileName}\" in {where} failed: {w.Message}", w);
-        }
-        ExceptionDispatchInfo.Capture(error).Throw();
-        return error; // not reached
-    }
-
-    private static async Task<ExecResult> RunCore(Func<Process> start, string? standardInput, ILogger log, CancellationToken cancellationToken)
+    private static async Task<ExecResult> RunCore(Func<NamespaceProcess> start, string? standardInput, ILogger log, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using Process process = start();
-        // Process.Dispose leaves streams that were read synchronously open, and their pipes with them until a
-        // garbage collection: close all three here, whatever happens.
+        using NamespaceProcess process = start();
+        // Closed here whatever happens, with their pipes.
         using StreamReader output = process.StandardOutput, error = process.StandardError;
         using StreamWriter? input = process.StartInfo.RedirectStandardInput ? process.StandardInput : null;
         Task<string> stdout = output.ReadToEndAsync(CancellationToken.None);
@@ -362,11 +341,11 @@ public static class ExecInNamespace
             {
                 process.Kill(entireProcessTree: true);
             }
-            catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+            catch (NetworkNamespaceException)
             {
-                // It exited on its own meanwhile.
+                // Not killable (it cannot be, as our own child): waiting below still ends when it exits.
             }
-            // Reaped: Process waits for the child's exit status (the runtime's SIGCHLD handling collects it).
+            // Reaped by the library's child monitor.
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             log.ExecCancelled(process.Id, process.StartInfo.FileName);
             _ = stdout.ContinueWith(static t => t.Exception, TaskScheduler.Default);

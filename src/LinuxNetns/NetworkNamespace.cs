@@ -228,6 +228,7 @@ public sealed partial class NetworkNamespace : IDisposable
         _worker.Close();
         DisposeNetlink();
         ReleaseTemporaryPin();
+        PreparedMountNamespace.Cache.ReleaseHandleOf(Id);
         _fd.Dispose();
     }
 

@@ -26,6 +26,7 @@ internal static unsafe partial class Libc
 
     // poll(2) events.
     public const short POLLIN = 0x1;
+    public const short POLLPRI = 0x2;
     public const short POLLERR = 0x8;
     public const short POLLHUP = 0x10;
     public const short POLLNVAL = 0x20;

@@ -6,8 +6,12 @@ namespace LinuxNetns.Logging;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 30, Level = LogLevel.Debug,
-        Message = "exec {Program} in {Namespace}: setns(CLONE_NEWNET), unshare(CLONE_NEWNS), mount --make-r{Propagation} /, fresh sysfs{ReadOnly}, {BindCount} bind mount(s) from {EtcDirectory}")]
-    public static partial void ExecSequence(this ILogger logger, string program, string @namespace, string propagation, string readOnly, int bindCount, string etcDirectory);
+        Message = "exec {Program} in {Namespace}: unshare(CLONE_FS), setns(CLONE_NEWNET), setns(CLONE_NEWNS) into the prepared mount namespace {MountNamespace}, chdir, posix_spawn")]
+    public static partial void ExecSequence(this ILogger logger, string program, string @namespace, NamespaceId mountNamespace);
+
+    [LoggerMessage(EventId = 38, Level = LogLevel.Debug,
+        Message = "Prepared mount namespace {MountNamespace} for execs in {Namespace}: setns(CLONE_NEWNET), unshare(CLONE_NEWNS), mount --make-r{Propagation} /, fresh sysfs{ReadOnly}, {BindCount} bind mount(s) from {EtcDirectory}")]
+    public static partial void ExecPrepared(this ILogger logger, string @namespace, NamespaceId mountNamespace, string propagation, string readOnly, int bindCount, string etcDirectory);
 
     [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "Bind {Source} -> {Target} failed: {Error}")]
     public static partial void ExecBindFailed(this ILogger logger, string source, string target, string error);
@@ -24,11 +28,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 35, Level = LogLevel.Warning, Message = "Failed to open directory {Directory}: {Error}")]
     public static partial void EtcDirectoryUnreadable(this ILogger logger, string directory, string error);
-
-    [LoggerMessage(EventId = 36, Level = LogLevel.Debug, Message = "The exec thread {ThreadId} could not switch back before ending; it ended anyway")]
-    public static partial void ExecRestoreFailed(this ILogger logger, int threadId);
-
-    [LoggerMessage(EventId = 37, Level = LogLevel.Warning,
-        Message = "The exec thread {ThreadId} for {Program} started in {StartNamespace}, not in the process's network namespace {HomeNamespace}: a thread the runtime started from it may have been born there")]
-    public static partial void ExecThreadNotAtHome(this ILogger logger, int threadId, string program, NamespaceId startNamespace, NamespaceId homeNamespace);
 }

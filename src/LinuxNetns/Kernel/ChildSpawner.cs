@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+using System.Text;
+using LinuxNetns.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace LinuxNetns.Kernel;
+
+/// <summary>
+/// Starts an exec's child: at home, everything <c>posix_spawn</c> needs (argv, envp, the working directory, pipes for
+/// the redirected streams dup'ed onto 0/1/2, an empty signal mask and every signal back to its default action, as
+/// <see cref="Process"/> does for its children) is put in unmanaged memory; the spawn window then starts the child
+/// inside the namespaces; the child's pipe ends are closed here and a pidfd is opened before anyone can reap it.
+/// </summary>
+internal static unsafe class ChildSpawner
+{
+    private static readonly Encoding DefaultEncoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+    private static volatile bool s_pidfdChecked;
+
+    /// <summary>Refuses, before anything is started, a kernel without pidfd_open (Linux 5.3).</summary>
+    public static void CheckKernel(string where)
+    {
+        if (s_pidfdChecked) return;
+        int fd = Libc.PidfdOpen(Environment.ProcessId);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw Errno.Exception("pidfd_open for an exec in", where, errno,
+                errno == Libc.ENOSYS ? "Exec needs Linux 5.3 or later (pidfd_open) to watch and reap its children." : null);
+        }
+        Libc.CloseRaw(fd);
+        s_pidfdChecked = true;
+    }
+
+    /// <summary>Starts <paramref name="startInfo"/> (program already resolved to <paramref name="program"/>) in
+    /// <paramref name="netFd"/>'s network namespace and the prepared mount namespace <paramref name="mountFd"/>.</summary>
+    public static NamespaceProcess Spawn(ProcessStartInfo startInfo, string program, string workingDirectory,
+        int netFd, int mountFd, string where, MountPropagation propagation)
+    {
+        var allocations = new List<nint>();
+        byte* Keep(string s)
+        {
+            byte* p = SwitchedWindow.Utf8(s);
+            allocations.Add((nint)p);
+            return p;
+        }
+        void* Alloc(int size)
+        {
+            void* p = NativeMemory.AllocZeroed((nuint)size);
+            allocations.Add((nint)p);
+            return p;
+        }
+
+        // Parent end, child end, and the child's descriptor number, for each redirected stream.
+        var pipes = new List<(int Parent, int Child, int Target)>();
+        void* actions = null, attributes = null;
+        bool actionsInitialized = false, attributesInitialized = false;
+        bool started = false;
+        int pid = 0;
+        try
+        {
+            List<string> arguments = Arguments(startInfo);
+            var argv = (byte**)Alloc(sizeof(nint) * (arguments.Count + 2));
+            argv[0] = Keep(startInfo.FileName);
+            for (int i = 0; i < arguments.Count; i++) argv[i + 1] = Keep(arguments[i]);
+
+            var environment = startInfo.Environment.Where(e => e.Value is not null).ToList();
+            var envp = (byte**)Alloc(sizeof(nint) * (environment.Count + 1));
+            for (int i = 0; i < environment.Count; i++) envp[i] = Keep($"{environment[i].Key}={environment[i].Value}");
+
+            if (startInfo.RedirectStandardInput) pipes.Add(MakePipe(childReads: true, 0, where));
+            if (startInfo.RedirectStandardOutput) pipes.Add(MakePipe(childReads: false, 1, where));
+            if (startInfo.RedirectStandardError) pipes.Add(MakePipe(childReads: false, 2, where));
+
+            actions = Alloc(Libc.SpawnFileActionsSize);
+            Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init", where);
+            actionsInitialized = true;
+            foreach ((_, int child, int target) in pipes) Check(Libc.SpawnFileActionsAddDup2(actions, child, target), "posix_spawn_file_actions_adddup2", where);
+
+            attributes = Alloc(Libc.SpawnAttributesSize);
+            Check(Libc.SpawnAttributesInit(attributes), "posix_spawnattr_init", where);
+            attributesInitialized = true;
+            void* none = Alloc(Libc.SigsetSize);
+            void* all = Alloc(Libc.SigsetSize);
+            Libc.SigEmptySet(none);
+            Libc.SigFillSet(all);
+            Check(Libc.SpawnAttributesSetSignalMask(attributes, none), "posix_spawnattr_setsigmask", where);
+            Check(Libc.SpawnAttributesSetSignalDefault(attributes, all), "posix_spawnattr_setsigdefault", where);
+            Check(Libc.SpawnAttributesSetFlags(attributes, Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF), "posix_spawnattr_setflags", where);
+
+            var plan = (SwitchedWindow.SpawnPlan*)Alloc(sizeof(SwitchedWindow.SpawnPlan));
+            plan->Calls = SwitchedCalls.Real;
+            plan->Strings = SwitchedWindow.ConstantStrings;
+            plan->NetFd = netFd;
+            plan->MountFd = mountFd;
+            plan->WorkingDirectory = Keep(workingDirectory);
+            plan->Path = Keep(program);
+            plan->FileActions = actions;
+            plan->Attributes = attributes;
+            plan->Argv = argv;
+            plan->Envp = envp;
+
+            SwitchedWindow.Spawn(plan);
+
+            if (plan->FailedStep == SwitchedWindow.Step.Spawn)
+            {
+                throw new NetworkNamespaceException("start process", startInfo.FileName, plan->Errno,
+                    $"Starting \"{startInfo.FileName}\" ({program}) in {where} failed: posix_spawn: {Errno.Describe(plan->Errno)}.");
+            }
+            if (plan->FailedStep == SwitchedWindow.Step.ChangeDirectory)
+            {
+                throw new NetworkNamespaceException("exec", workingDirectory, plan->Errno,
+                    $"exec \"{startInfo.FileName}\" in {where} failed: chdir to the working directory \"{workingDirectory}\": {Errno.Describe(plan->Errno)}.");
+            }
+            if (plan->FailedStep != SwitchedWindow.Step.None) throw ExecErrors.StepFailed(plan->FailedStep, plan->Errno, where, propagation);
+            pid = plan->Pid;
+            started = true;
+
+            // Not reaped by anyone before this: the pidfd refers to our child, even if it has exited already.
+            int pidfd = Libc.PidfdOpen(pid);
+            if (pidfd < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw Errno.Exception($"pidfd_open of the started process {pid} in", where, errno,
+                    "The process was killed and reaped again.");
+            }
+            for (int k = 0; k < pipes.Count; k++)
+            {
+                Libc.CloseRaw(pipes[k].Child);
+                pipes[k] = pipes[k] with { Child = -1 };
+            }
+            StreamWriter? input = null;
+            StreamReader? output = null, error = null;
+            for (int k = 0; k < pipes.Count; k++)
+            {
+                (int parent, _, int target) = pipes[k];
+                pipes[k] = pipes[k] with { Parent = -1 }; // owned by its stream from here on
+                switch (target)
+                {
+                    case 0:
+                        input = new StreamWriter(Pipe(parent, PipeDirection.Out), startInfo.StandardInputEncoding ?? DefaultEncoding, 4096) { AutoFlush = true };
+                        break;
+                    case 1:
+                        output = new StreamReader(Pipe(parent, PipeDirection.In), startInfo.StandardOutputEncoding ?? DefaultEncoding, true, 4096);
+                        break;
+                    default:
+                        error = new StreamReader(Pipe(parent, PipeDirection.In), startInfo.StandardErrorEncoding ?? DefaultEncoding, true, 4096);
+                        break;
+                }
+            }
+            var process = new NamespaceProcess(pid, new SafeFdHandle(pidfd), startInfo, input, output, error);
+            ChildMonitor.Watch(process);
+            return process;
+        }
+        catch when (started)
+        {
+            // A child exists but cannot be handed out: kill and reap it, so that nothing is left behind.
+            Libc.Kill(pid, Libc.SIGKILL);
+            Libc.WaitExited(pid, out _);
+            throw;
+        }
+        finally
+        {
+            foreach ((int parent, int child, _) in pipes)
+            {
+                if (parent >= 0) Libc.CloseRaw(parent);
+                if (child >= 0) Libc.CloseRaw(child);
+            }
+            if (actionsInitialized) Libc.SpawnFileActionsDestroy(actions);
+            if (attributesInitialized) Libc.SpawnAttributesDestroy(attributes);
+            foreach (nint p in allocations) NativeMemory.Free((void*)p);
+        }
+    }
+
+    private static (int Parent, int Child, int Target) MakePipe(bool childReads, int target, string where)
+    {
+        if (Libc.Pipe(out int readEnd, out int writeEnd) != 0)
+        {
+            throw Errno.Exception("pipe2 for a redirected stream of an exec in", where, Marshal.GetLastPInvokeError());
+        }
+        return childReads ? (writeEnd, readEnd, target) : (readEnd, writeEnd, target);
+    }
+
+    private static AnonymousPipeClientStream Pipe(int fd, PipeDirection direction) =>
+        new(direction, new SafePipeHandle(fd, ownsHandle: true));
+
+    private static void Check(int result, string operation, string where)
+    {
+        if (result != 0) throw Errno.Exception($"{operation} for an exec in", where, result);
+    }
+
+    /// <summary>
+    /// The arguments after argv[0]: <see cref="ProcessStartInfo.ArgumentList"/> as it is, or
+    /// <see cref="ProcessStartInfo.Arguments"/> split as <see cref="Process"/> splits it.
+    /// </summary>
+    internal static List<string> Arguments(ProcessStartInfo startInfo)
+    {
+        if (startInfo.ArgumentList.Count > 0)
+        {
+            if (!string.IsNullOrEmpty(startInfo.Arguments))
+            {
+                throw new InvalidOperationException("ProcessStartInfo.Arguments and ArgumentList cannot both be used: pick one.");
+            }
+            return [.. startInfo.ArgumentList];
+        }
+        return SplitArguments(startInfo.Arguments);
+    }
+
+    /// <summary>
+    /// Splits a command line by the rules <see cref="Process"/> uses on every platform: spaces and tabs separate,
+    /// double quotes group (<c>""</c> inside quotes is a literal quote), and backslashes are literal except before a
+    /// double quote, where each pair gives one backslash and an odd one makes the quote literal.
+    /// </summary>
+    internal static List<string> SplitArguments(string commandLine)
+    {
+        var result = new List<string>();
+        var current = new StringBuilder();
+        int i = 0;
+        while (true)
+        {
+            while (i < commandLine.Length && commandLine[i] is ' ' or '\t') i++;
+            if (i >= commandLine.Length) return result;
+            bool quoted = false;
+            current.Clear();
+            while (i < commandLine.Length)
+            {
+                char c = commandLine[i];
+                if (c == '\\')
+                {
+                    int start = i;
+                    while (i < commandLine.Length && commandLine[i] == '\\') i++;
+                    int slashes = i - start;
+                    if (i < commandLine.Length && commandLine[i] == '"')
+                    {
+                        current.Append('\\', slashes / 2);
+                        if (slashes % 2 == 1)
+                        {
+                            current.Append('"');
+                            i++;
+                        }
+                    }
+                    else
+                    {
+                        current.Append('\\', slashes);
+                    }
+                    continue;
+                }
+                if (c == '"')
+                {
+                    if (quoted && i + 1 < commandLine.Length && commandLine[i + 1] == '"')
+                    {
+                        current.Append('"');
+                        i += 2;
+                        continue;
+                    }
+                    quoted = !quoted;
+                    i++;
+                    continue;
+                }
+                if (!quoted && c is ' ' or '\t') break;
+                current.Append(c);
+                i++;
+            }
+            result.Add(current.ToString());
+        }
+    }
+}

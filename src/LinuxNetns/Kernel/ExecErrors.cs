@@ -1,0 +1,24 @@
+namespace LinuxNetns.Kernel;
+
+/// <summary>The exception for a failed step of an exec window, naming the step as iproute2's messages do.</summary>
+internal static class ExecErrors
+{
+    public static NetworkNamespaceException StepFailed(SwitchedWindow.Step step, int errno, string where, MountPropagation propagation)
+    {
+        (string operation, string? advice) = step switch
+        {
+            SwitchedWindow.Step.SaveNamespaces => ("open /proc/thread-self/ns of the exec thread", "Is /proc mounted?"),
+            SwitchedWindow.Step.SetnsNetwork => ("setns(CLONE_NEWNET) into", null),
+            SwitchedWindow.Step.UnshareMount => ("unshare(CLONE_NEWNS) for an exec in", null),
+            SwitchedWindow.Step.Propagation => (propagation == MountPropagation.Slave
+                ? "mount --make-rslave / for an exec in" : "mount --make-rprivate / for an exec in", null),
+            SwitchedWindow.Step.MountSysfs => ("mount of /sys for an exec in", null),
+            SwitchedWindow.Step.OpenMountNamespace => ("open the prepared mount namespace (/proc/thread-self/ns/mnt, mountinfo) for an exec in", "Is /proc mounted?"),
+            SwitchedWindow.Step.UnshareFilesystem => ("unshare(CLONE_FS) for an exec in", null),
+            SwitchedWindow.Step.SetnsMount => ("setns(CLONE_NEWNS) into the prepared mount namespace for an exec in", null),
+            SwitchedWindow.Step.ChangeDirectory => ("chdir to the working directory for an exec in", null),
+            _ => ("posix_spawn for an exec in", null),
+        };
+        return Errno.Exception(operation, where, errno, advice);
+    }
+}

@@ -1,0 +1,322 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using LinuxNetns.Interop;
+
+namespace LinuxNetns.Kernel;
+
+/// <summary>
+/// The only code of an exec that runs in another namespace (docs/exec.md): on a fresh thread born at home, a
+/// window that switches, makes its syscalls, switches back, and returns; the thread then ends. Inside a window there
+/// is no managed call, no allocation and nothing the runtime could compile: only loads and stores on a plan in
+/// unmanaged memory, prepared at home, and calls through <see cref="SwitchedCalls"/>. So nothing in it can start a
+/// garbage collection (and with it the background GC thread), call-count a method (and start the tiered-compilation
+/// worker), or make the runtime create any other thread, which would be born in the switched namespaces.
+/// </summary>
+internal static unsafe class SwitchedWindow
+{
+    /// <summary>The step of a window that failed.</summary>
+    public enum Step
+    {
+        None,
+        SaveNamespaces,
+        SetnsNetwork,
+        UnshareMount,
+        Propagation,
+        MountSysfs,
+        OpenMountNamespace,
+        UnshareFilesystem,
+        SetnsMount,
+        ChangeDirectory,
+        Spawn,
+    }
+
+    private const int ORdOnly = 0;
+    private const int OCloexec = 0x80000;
+
+    /// <summary>What the build window needs and returns: it makes a prepared mount namespace.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct BuildPlan
+    {
+        public SwitchedCalls Calls;
+        public Strings* Strings;
+        public int NetFd;
+        public nuint PropagationFlags;
+        public nuint SysfsFlags;
+        public byte* SysfsSource;
+        public int BindCount;
+        public byte** BindSources;
+        public byte** BindTargets;
+        public int* BindErrnos;
+
+        // results
+        public Step FailedStep;
+        public int Errno;
+        public int Restored;
+        public int MountFd;
+        public int EventsFd;
+    }
+
+    /// <summary>What the spawn window needs and returns: it starts a child in a prepared mount namespace.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SpawnPlan
+    {
+        public SwitchedCalls Calls;
+        public Strings* Strings;
+        public int NetFd;
+        public int MountFd;
+        public byte* WorkingDirectory;
+        public byte* Path;
+        public void* FileActions;
+        public void* Attributes;
+        public byte** Argv;
+        public byte** Envp;
+
+        // results
+        public Step FailedStep;
+        public int Errno;
+        public int Restored;
+        public int Pid;
+    }
+
+    /// <summary>The constant C strings the windows use, in unmanaged memory for the life of the process.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Strings
+    {
+        public byte* ThreadNet;
+        public byte* ThreadMount;
+        public byte* ThreadMountInfo;
+        public byte* Root;
+        public byte* Sys;
+        public byte* Sysfs;
+        public byte* None;
+        public byte* Empty;
+    }
+
+    private static readonly Strings* Constants = MakeConstants();
+    private static volatile bool s_warm;
+
+    /// <summary>The constant strings, for plans.</summary>
+    public static Strings* ConstantStrings => Constants;
+
+    /// <summary>Runs the build window on a fresh thread born at home and waits until that thread has ended.</summary>
+    public static void Build(BuildPlan* plan) => RunOnFreshThread(plan, null);
+
+    /// <summary>Runs the spawn window on a fresh thread born at home and waits until that thread has ended.</summary>
+    public static void Spawn(SpawnPlan* plan) => RunOnFreshThread(null, plan);
+
+    private static void RunOnFreshThread(BuildPlan* build, SpawnPlan* spawn)
+    {
+        var thread = new Thread(() =>
+        {
+            // At home: the first window thread runs both windows once with calls that do nothing, so that every
+            // call site has run before one runs switched.
+            if (!s_warm) Warm();
+            if (build is not null) BuildWindow(build);
+            else SpawnWindow(spawn);
+        })
+        {
+            IsBackground = true,
+            Name = "netns:exec",
+        };
+        // Started from the home thread, not the caller's (which may be inside a scope or a Run item).
+        HomeThreadStarter.Start(thread);
+        thread.Join();
+    }
+
+    private static void Warm()
+    {
+        byte* dummy = Constants->Empty;
+        int bindErrno;
+        var build = new BuildPlan
+        {
+            Calls = SwitchedCalls.DryRun,
+            Strings = Constants,
+            SysfsSource = dummy,
+            BindCount = 1,
+            BindSources = &dummy,
+            BindTargets = &dummy,
+            BindErrnos = &bindErrno,
+        };
+        BuildWindow(&build);
+        var spawn = new SpawnPlan { Calls = SwitchedCalls.DryRun, Strings = Constants, WorkingDirectory = dummy, Path = dummy };
+        SpawnWindow(&spawn);
+        s_warm = true;
+    }
+
+    /// <summary>
+    /// setns(net) → unshare(CLONE_NEWNS) → make <c>/</c> recursively private or slave (before any mount, so that
+    /// nothing mounted next reaches the host) → a fresh sysfs of the namespace → the <c>/etc/netns</c> binds (their
+    /// failures are only recorded, as iproute2 only warns) → open the new mount namespace and its mountinfo (whose
+    /// poll reports any later change) → back to the saved namespaces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void BuildWindow(BuildPlan* p)
+    {
+        SwitchedCalls* c = &p->Calls;
+        Strings* s = p->Strings;
+        Step failed = Step.None;
+        int error = 0;
+        bool unshared = false;
+
+        int savedNet = c->Open(s->ThreadNet, ORdOnly | OCloexec, 0);
+        int e = *c->ErrnoLocation();
+        if (savedNet < 0) { failed = Step.SaveNamespaces; error = e; }
+        int savedMount = -1;
+        if (failed == Step.None)
+        {
+            savedMount = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
+            e = *c->ErrnoLocation();
+            if (savedMount < 0) { failed = Step.SaveNamespaces; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            int r = c->Setns(p->NetFd, Libc.CLONE_NEWNET);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.SetnsNetwork; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            int r = c->Unshare(Libc.CLONE_NEWNS);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.UnshareMount; error = e; }
+            else unshared = true;
+        }
+        if (failed == Step.None)
+        {
+            int r = c->Mount(s->Empty, s->Root, s->None, p->PropagationFlags, null);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.Propagation; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            // A failed detach is fine: maybe no sysfs was mounted (iproute2).
+            c->Umount2(s->Sys, Libc.MNT_DETACH);
+            int r = c->Mount(p->SysfsSource, s->Sys, s->Sysfs, p->SysfsFlags, null);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.MountSysfs; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            for (int i = 0; i < p->BindCount; i++)
+            {
+                int r = c->Mount(p->BindSources[i], p->BindTargets[i], s->None, (nuint)Libc.MS_BIND, null);
+                e = *c->ErrnoLocation();
+                p->BindErrnos[i] = r == 0 ? 0 : e;
+            }
+            p->MountFd = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
+            e = *c->ErrnoLocation();
+            if (p->MountFd < 0) { failed = Step.OpenMountNamespace; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            p->EventsFd = c->Open(s->ThreadMountInfo, ORdOnly | OCloexec, 0);
+            e = *c->ErrnoLocation();
+            if (p->EventsFd < 0) { failed = Step.OpenMountNamespace; error = e; }
+        }
+
+        p->Restored = Restore(c, savedNet, savedMount, unshared);
+        p->FailedStep = failed;
+        p->Errno = error;
+    }
+
+    /// <summary>
+    /// unshare(CLONE_FS) (setns into a mount namespace needs a filesystem context of its own) → setns(net) →
+    /// setns(the prepared mount namespace) → chdir to the working directory → posix_spawn, whose child inherits all
+    /// three → back to the saved namespaces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void SpawnWindow(SpawnPlan* p)
+    {
+        SwitchedCalls* c = &p->Calls;
+        Strings* s = p->Strings;
+        Step failed = Step.None;
+        int error = 0;
+        bool ownFilesystem = false;
+
+        int savedNet = c->Open(s->ThreadNet, ORdOnly | OCloexec, 0);
+        int e = *c->ErrnoLocation();
+        if (savedNet < 0) { failed = Step.SaveNamespaces; error = e; }
+        int savedMount = -1;
+        if (failed == Step.None)
+        {
+            savedMount = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
+            e = *c->ErrnoLocation();
+            if (savedMount < 0) { failed = Step.SaveNamespaces; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            int r = c->Unshare(Libc.CLONE_FS);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.UnshareFilesystem; error = e; }
+            else ownFilesystem = true;
+        }
+        if (failed == Step.None)
+        {
+            int r = c->Setns(p->NetFd, Libc.CLONE_NEWNET);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.SetnsNetwork; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            int r = c->Setns(p->MountFd, Libc.CLONE_NEWNS);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.SetnsMount; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            // setns into a mount namespace moved this thread to its root.
+            int r = c->Chdir(p->WorkingDirectory);
+            e = *c->ErrnoLocation();
+            if (r != 0) { failed = Step.ChangeDirectory; error = e; }
+        }
+        if (failed == Step.None)
+        {
+            int pid = 0;
+            // posix_spawn returns the error number itself; with glibc it includes the exec's failure.
+            int r = c->PosixSpawn(&pid, p->Path, p->FileActions, p->Attributes, p->Argv, p->Envp);
+            if (r != 0) { failed = Step.Spawn; error = r; }
+            else p->Pid = pid;
+        }
+
+        p->Restored = Restore(c, savedNet, savedMount, ownFilesystem);
+        p->FailedStep = failed;
+        p->Errno = error;
+    }
+
+    /// <summary>Back to the saved mount namespace (only possible, and only needed, with a filesystem context of its
+    /// own), then the saved network namespace; then closes both. 1 when both switches worked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Restore(SwitchedCalls* c, int savedNet, int savedMount, bool mountMayHaveChanged)
+    {
+        int ok = 1;
+        if (savedMount >= 0 && mountMayHaveChanged && c->Setns(savedMount, Libc.CLONE_NEWNS) != 0) ok = 0;
+        if (savedNet >= 0 && c->Setns(savedNet, Libc.CLONE_NEWNET) != 0) ok = 0;
+        if (savedMount >= 0) c->Close(savedMount);
+        if (savedNet >= 0) c->Close(savedNet);
+        return ok;
+    }
+
+    private static Strings* MakeConstants()
+    {
+        var s = (Strings*)NativeMemory.AllocZeroed((nuint)sizeof(Strings));
+        s->ThreadNet = Utf8("/proc/thread-self/ns/net");
+        s->ThreadMount = Utf8("/proc/thread-self/ns/mnt");
+        s->ThreadMountInfo = Utf8("/proc/thread-self/mountinfo");
+        s->Root = Utf8("/");
+        s->Sys = Utf8("/sys");
+        s->Sysfs = Utf8("sysfs");
+        s->None = Utf8("none");
+        s->Empty = Utf8("");
+        return s;
+    }
+
+    /// <summary>A NUL-terminated UTF-8 copy in unmanaged memory; the caller frees it with <see cref="NativeMemory.Free"/>.</summary>
+    public static byte* Utf8(string value)
+    {
+        int length = System.Text.Encoding.UTF8.GetByteCount(value);
+        var p = (byte*)NativeMemory.Alloc((nuint)length + 1);
+        System.Text.Encoding.UTF8.GetBytes(value, new Span<byte>(p, length));
+        p[length] = 0;
+        return p;
+    }
+}
