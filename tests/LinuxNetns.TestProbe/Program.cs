@@ -12,9 +12,12 @@ using LinuxNetns;
 //                      CreateTemporaryPinned; prints "ready NAME", then waits on stdin (the test SIGKILLs it)
 //   hygiene NAME       first use of Enter, Run (arming a timer, registering a wait) and CreateSocket in a fresh
 //                      process; prints the stray threads after
-//   exec-first NAME    create NAME and, as this process's first use of Process, exec `ls /sys/class/net` in it;
+//   exec-first NAME    create NAME and, as this process's first exec, run `ls /sys/class/net` in it;
 //                      then report threads left in another network or mount namespace; delete NAME
 //   exec NAME          exec `true` in the existing namespace NAME
+//   exec-pressure NAME COUNT
+//                      create NAME; COUNT times replace one of 64 arrays of 32 KB and exec /bin/true in it; delete
+//                      NAME; print the threads left in another network or mount namespace
 try
 {
     string command = args[0];
@@ -91,6 +94,28 @@ try
             }
             string threads = string.Join(",", Directory.EnumerateDirectories("/proc/self/task").Select(t => File.ReadAllText(t + "/comm").Trim()));
             Console.WriteLine($"ok {output.Trim().Replace('\n', ' ')} | strays=[{string.Join(",", strays)}] | threads=[{threads}]");
+            break;
+        }
+        case "exec-pressure":
+        {
+            var ring = new byte[args.Length > 3 ? int.Parse(args[3]) : 64][];
+            using (var ns = NetworkNamespace.Create(args[1]))
+            {
+                for (int i = 0; i < int.Parse(args[2]); i++)
+                {
+                    ring[i % ring.Length] = new byte[32 * 1024];
+                    ExecInNamespace.RunAsync(ns, "/bin/true", []).GetAwaiter().GetResult();
+                }
+            }
+            NetworkNamespace.Delete(args[1]);
+            string mnt = new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "";
+            var strays = NamespaceDiagnostics.FindStrayThreads().Select(t => $"{t.ThreadId}:{t.Name}").ToList();
+            foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                string? link = new FileInfo(task + "/ns/mnt").LinkTarget;
+                if (link is not null && link != mnt) strays.Add($"{Path.GetFileName(task)}:{File.ReadAllText(task + "/comm").Trim()}(mnt)");
+            }
+            Console.WriteLine($"ok gc={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} strays=[{string.Join(",", strays)}]");
             break;
         }
         case "exec":

@@ -320,6 +320,48 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
     }
 
     [RootFact]
+    public void Execs_under_allocation_pressure_leave_no_runtime_thread_inside()
+    {
+        // The runtime's default (concurrent) GC, 16 MB of 32 KB arrays replaced one per exec, 1,500 execs: with the old
+        // exec, whose thread ran Process.Start while switched, the first background GC was triggered on it in about one
+        // process of three, and the ".NET BGC" thread was born inside the exec's network and mount namespaces. Four
+        // fresh processes (two at a time); each must end with no thread in a foreign namespace.
+        var names = new List<string>();
+        for (int batch = 0; batch < 2; batch++)
+        {
+            var probes = new List<(Process Process, Task<string> Out, Task<string> Err)>();
+            try
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    string name = NewName("pressure");
+                    names.Add(name);
+                    ProcessStartInfo psi = Probe.StartInfo([], "exec-pressure", name, "1500", "512");
+                    psi.Environment["DOTNET_GCgen0size"] = "0x20000";
+                    Process p = Process.Start(psi)!;
+                    p.StandardInput.Close();
+                    probes.Add((p, p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync()));
+                }
+                foreach ((Process p, Task<string> stdout, Task<string> stderr) in probes)
+                {
+                    p.WaitForExit();
+                    output.WriteLine(stdout.Result + stderr.Result);
+                    stdout.Result.Should().StartWith("ok gc=").And.EndWith("strays=[]\n", "no thread may be born inside an exec's namespaces");
+                }
+            }
+            finally
+            {
+                foreach ((Process p, _, _) in probes)
+                {
+                    if (!p.HasExited) p.Kill();
+                    p.Dispose();
+                }
+            }
+        }
+        names.Should().OnlyContain(n => !NetworkNamespace.Exists(n));
+    }
+
+    [RootFact]
     public void Exec_from_a_switched_thread_leaves_that_thread_where_it_was()
     {
         string a = NewName("scopeA");
