@@ -15,6 +15,10 @@ using LinuxNetns;
 //   exec-first NAME    create NAME and, as this process's first use of Process, exec `ls /sys/class/net` in it;
 //                      then report threads left in another network or mount namespace; delete NAME
 //   exec NAME          exec `true` in the existing namespace NAME
+//   soak PHASES PHASE_MS PAUSE_MS
+//                      the soak (Soak.cs); prints one line per phase and "ok N operations", exit code 3 on strays
+//   bgc-inside         inside Enter, allocate (a ring of 32 KB arrays) until a gen2 collection has happened there;
+//                      prints "ok gen2 N strays: ..." (a ".NET BGC" stray unless System.GC.Concurrent is false)
 try
 {
     string command = args[0];
@@ -100,6 +104,28 @@ try
                 Console.WriteLine($"ok exit {r.ExitCode}");
             }
             break;
+        case "soak":
+            return Soak.Run(args);
+        case "bgc-inside":
+        {
+            using NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+            var ring = new byte[1024][];
+            int gen2Before = GC.CollectionCount(2), gen2Inside;
+            long deadline = Environment.TickCount64 + 20_000;
+            using (ns.Enter())
+            {
+                // The first gen2 collection that the allocation budget triggers is a background one (an induced
+                // GC.Collect is not): the background GC thread is then created by this thread, inside.
+                for (int i = 0; GC.CollectionCount(2) < gen2Before + 1 && Environment.TickCount64 < deadline; i++)
+                {
+                    ring[i % ring.Length] = new byte[32 * 1024];
+                }
+                gen2Inside = GC.CollectionCount(2) - gen2Before;
+            }
+            GC.KeepAlive(ring);
+            Console.WriteLine($"ok gen2 {gen2Inside} strays: {Soak.Strays(null, new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "")}");
+            break;
+        }
         default:
             Console.WriteLine($"unknown command {command}");
             return 2;
@@ -116,3 +142,4 @@ catch (Exception e)
     Console.WriteLine($"{e.GetType().Name} {e.Message}");
     return 1;
 }
+
