@@ -63,7 +63,7 @@ public sealed class SoakTests(ITestOutputHelper output) : NamespaceTest
 
         // The setting the docs give users (System.GC.Concurrent=false, here as its environment form).
         var off = new Dictionary<string, string>(pressure) { ["DOTNET_gcConcurrent"] = "0" };
-        (exit, string offOut) = Finish(StartProbe(Probe.DllPath, ["bgc-inside"], off));
+        (exit, string offOut) = Finish(StartProbe(Probe.DllPath, ["bgc-inside", "1"], off));
         exit.Should().Be(0, offOut);
         offOut.Should().MatchRegex(@"ok gen2 [1-9]", "a gen2 collection happened inside").And.NotContain(".NET BGC");
         offOut.Trim().Should().EndWith("strays:");
