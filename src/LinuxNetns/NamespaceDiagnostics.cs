@@ -19,20 +19,27 @@ public readonly record struct StrayThread(int ThreadId, string Name, NamespaceId
 /// <summary>The runtime's names for its own threads (<c>comm</c>, truncated by the kernel to 15 characters).</summary>
 internal static class RuntimeThreadRoles
 {
+    // What creates each thread and when it ends, from the runtime's source (docs/runtime-threads.md cites the files).
     private static readonly (string Prefix, string Role)[] Known =
     [
-        (".NET BGC", "the runtime's background GC thread, created by the first background GC (an allocation) after it "
-            + "idled out; runtimeconfig System.GC.Concurrent=false removes it"),
-        (".NET Server GC", "a server GC thread, created at start-up"),
-        (".NET TP Worker", "a thread-pool worker, created on demand by the thread pool and ended after ~20 s idle"),
-        (".NET TP Wait", "the thread pool's wait thread (RegisterWaitForSingleObject), created on first use"),
-        (".NET TP Gate", "the thread pool's gate thread (starvation detection), created with the first workers"),
+        (".NET BGC", "the runtime's background GC thread, created by the thread whose allocation triggers a background "
+            + "(gen2) collection while the thread does not exist, and ended after 20 s without one (workstation GC); "
+            + "runtimeconfig System.GC.Concurrent=false removes it"),
+        (".NET Server GC", "a server GC thread, created at start-up; never ends"),
+        (".NET TP Worker", "a thread-pool worker, created by the thread that queues work when no idle worker is left, "
+            + "and ended after 20 s idle (System.Threading.ThreadPool.ThreadTimeoutMs)"),
+        (".NET TP Wait", "the thread pool's wait thread (RegisterWaitForSingleObject), created by the first registration "
+            + "and ended 20 s after its last registered wait went away"),
+        (".NET TP Gate", "the thread pool's gate thread (starvation detection), created with the first worker request; never ends"),
         (".NET Long Runni", "a thread started for a TaskCreationOptions.LongRunning task"),
-        (".NET Tiered Com", "the tiered-compilation worker, re-created after ~4 s idle by the thread that next needs a "
-            + "method compiled or promoted; runtimeconfig System.Runtime.TieredCompilation=false removes it"),
-        (".NET Timer", "the timer thread (System.Threading.Timer, Task.Delay), created by the first timer"),
-        (".NET Sockets", "the sockets engine's epoll thread, created by the first asynchronous socket operation"),
-        (".NET SigHandler", "the signal-handling thread, created by the first Process.Start or PosixSignalRegistration"),
+        (".NET Tiered", "the tiered-compilation worker, created by the thread that next calls a method for the first "
+            + "time or reaches a call-count threshold after it exited (4 s idle, TC_BackgroundWorkerTimeoutMs); "
+            + "runtimeconfig System.Runtime.TieredCompilation=false removes it"),
+        (".NET Timer", "the timer thread (System.Threading.Timer, Task.Delay), created by the first armed timer; never ends"),
+        (".NET Sockets", "the sockets engine's epoll thread, created by the first socket registered for asynchronous "
+            + "operations; never ends"),
+        (".NET SigHandler", "the signal-handling thread, created by the first Process.Start, PosixSignalRegistration "
+            + "or Console use that installs signal handling; never ends"),
         (".NET Finalizer", "the finalizer thread, created at start-up"),
         (".NET EventPipe", "the diagnostics server's thread, created at start-up"),
         (".NET Debugger", "the debugger's runtime-controller thread, created at start-up"),

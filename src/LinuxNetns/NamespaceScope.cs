@@ -24,6 +24,7 @@ public ref struct NamespaceScope
     private readonly int _token;
     private readonly int _threadId;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // made while switched: never call-counted
     internal NamespaceScope(int depth, int token, int threadId)
     {
         _depth = depth;

@@ -15,9 +15,14 @@ using LinuxNetns;
 //   exec-first NAME    create NAME and, as this process's first exec, run `ls /sys/class/net` in it;
 //                      then report threads left in another network or mount namespace; delete NAME
 //   exec NAME          exec `true` in the existing namespace NAME
-//   exec-pressure NAME COUNT
-//                      create NAME; COUNT times replace one of 64 arrays of 32 KB and exec /bin/true in it; delete
+//   exec-pressure NAME COUNT [RING]
+//                      create NAME; COUNT times replace one of RING (64) arrays of 32 KB and exec /bin/true in it; delete
 //                      NAME; print the threads left in another network or mount namespace
+//   soak PHASES PHASE_MS PAUSE_MS
+//                      the soak (Soak.cs); prints one line per phase and "ok N operations", exit code 3 on strays
+//   bgc-inside [GEN2]  inside Enter, allocate (a ring of 32 KB arrays) until GEN2 (default 3) gen2 collections happened there
+//                      (or until the BGC thread exists); prints "ok gen2 N strays: ..." (a ".NET BGC" stray unless
+//                      System.GC.Concurrent is false)
 try
 {
     string command = args[0];
@@ -125,6 +130,32 @@ try
                 Console.WriteLine($"ok exit {r.ExitCode}");
             }
             break;
+        case "soak":
+            return Soak.Run(args);
+        case "bgc-inside":
+        {
+            using NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+            var ring = new byte[1024][];
+            int gen2Target = args.Length > 1 ? int.Parse(args[1]) : 3;
+            int gen2Before = GC.CollectionCount(2), gen2Inside;
+            long deadline = Environment.TickCount64 + 20_000;
+            using (ns.Enter())
+            {
+                // The first gen2 collection that the allocation budget triggers is a background one (an induced
+                // GC.Collect is not): the background GC thread is then created by this thread, inside.
+                // Not every gen2 is background (e.g. one elevated from a gen1): go on until the thread exists, or
+                // until GEN2 (default 3) gen2 collections happened here.
+                for (int i = 0; GC.CollectionCount(2) < gen2Before + gen2Target && Environment.TickCount64 < deadline; i++)
+                {
+                    ring[i % ring.Length] = new byte[32 * 1024];
+                    if (i % 256 == 255 && GC.CollectionCount(2) > gen2Before && BackgroundGcThreadExists()) break;
+                }
+                gen2Inside = GC.CollectionCount(2) - gen2Before;
+            }
+            GC.KeepAlive(ring);
+            Console.WriteLine($"ok gen2 {gen2Inside} strays: {Soak.Strays(null, new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "")}");
+            break;
+        }
         default:
             Console.WriteLine($"unknown command {command}");
             return 2;
@@ -140,4 +171,14 @@ catch (Exception e)
 {
     Console.WriteLine($"{e.GetType().Name} {e.Message}");
     return 1;
+}
+
+
+internal partial class Program
+{
+    private static bool BackgroundGcThreadExists() => Directory.EnumerateDirectories("/proc/self/task").Any(t =>
+    {
+        try { return File.ReadAllText(t + "/comm").StartsWith(".NET BGC", StringComparison.Ordinal); }
+        catch (IOException) { return false; }
+    });
 }

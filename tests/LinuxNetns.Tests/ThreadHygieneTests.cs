@@ -77,5 +77,18 @@ public sealed class ThreadHygieneTests : NamespaceTest
         new StrayThread(2, ".NET TP Worker", ns).RuntimeRole.Should().Contain("thread-pool worker");
         new StrayThread(3, ".NET Tiered Com", ns).RuntimeRole.Should().Contain("tiered-compilation");
         new StrayThread(4, "born-inside", ns).RuntimeRole.Should().BeNull();
+
+        // Every thread name a .NET 10 process was seen to have (comm, 15 characters), and the tiering worker's newer
+        // name in the runtime's source (".NET Tiered JIT"): each is named, none is mistaken for another.
+        string[] seen =
+        [
+            ".NET SynchManag", ".NET EventPipe", ".NET DebugPipe", ".NET Debugger", ".NET Finalizer", ".NET Tiered Com",
+            ".NET Tiered JIT", ".NET SigHandler", ".NET Sockets", ".NET TP Worker", ".NET TP Gate", ".NET Timer",
+            ".NET TP Wait", ".NET BGC", ".NET Server GC", ".NET Long Runni",
+        ];
+        foreach (string name in seen) new StrayThread(5, name, ns).RuntimeRole.Should().NotBeNullOrEmpty(name);
+        new StrayThread(6, ".NET TP Gate", ns).RuntimeRole.Should().Contain("gate").And.Contain("never ends");
+        new StrayThread(7, ".NET Tiered JIT", ns).RuntimeRole.Should().Contain("tiered-compilation");
+        new StrayThread(8, ".NET TP Wait", ns).RuntimeRole.Should().Contain("wait thread");
     }
 }

@@ -195,6 +195,7 @@ internal sealed class NamespaceThread
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs switched, until its setns
     private static void LeaveToHome()
     {
         SafeFdHandle home = ThreadNamespaces.Home;
@@ -211,6 +212,7 @@ internal sealed class NamespaceThread
     }
 
     /// <summary>Marks the thread ended; an item that was queued meanwhile goes back to its caller unrun.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs switched
     private void Retire(WorkItem? ranItem)
     {
         WorkItem? unrun;

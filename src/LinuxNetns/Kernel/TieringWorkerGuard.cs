@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 
 namespace LinuxNetns.Kernel;
@@ -18,20 +20,38 @@ namespace LinuxNetns.Kernel;
 /// <para>So, before switching, unless it did so in the last 50 ms, this calls a never-called method (a "spark":
 /// <c>Array.Empty</c> of a new value type) on the home side. Its first call starts the runtime's call-counting delay
 /// (100 ms), and that delay is always served by a running worker — created here, at home, if there was none. The
-/// exec's switched window (about a millisecond) falls inside it. There are 256 sparks; by the time they are used up,
-/// the exec code path has long reached its final tier and asks nothing of the worker any more. Residual risks: a
-/// switched window longer than 50 ms (a heavily loaded machine), a configuration without the delay
-/// (<c>TC_CallCountingDelayMs=0</c>), a rarely taken branch of <c>Process.Start</c> run for the first time after the
-/// sparks are used up. Under NativeAOT there is no JIT and no worker, and nothing is done.</para>
+/// switched window falls inside it, and the worker then stays for its idle timeout. Sparks never run out: 256
+/// compiled instantiations, then instantiations made by reflection (<see cref="MadeSpark"/>); with 256 only, the
+/// soak (tests/LinuxNetns.Tests/SoakTests.cs) found a tiering worker born on a Run worker in its second phase,
+/// once the sparks were used up. Residual risks: a switched window longer than the margin (a heavily loaded machine,
+/// or user code that runs long), a configuration without the delay (<c>TC_CallCountingDelayMs=0</c>). Under NativeAOT
+/// there is no JIT and no worker, and nothing is done.</para>
 /// </remarks>
 internal static unsafe class TieringWorkerGuard
 {
-    private const long MinimumIntervalMs = 50;
+    private static readonly long MinimumIntervalMs = IntervalFor(WorkerTimeoutMs());
     private static int s_used;
     private static long s_lastSparkMs = long.MinValue / 2;
 
-    /// <summary>The number of sparks left (for tests and diagnostics).</summary>
-    public static int Remaining => Math.Max(0, Sparks.Length - Volatile.Read(ref s_used));
+    /// <summary>How many sparks have been made (for tests and diagnostics); there is no limit.</summary>
+    public static int Used => Volatile.Read(ref s_used);
+
+    /// <summary>
+    /// A spark at time S keeps the worker alive until at least S + the call-counting delay (100 ms) + its idle timeout:
+    /// a switch within that span needs no new spark. One second is kept for the switched window itself; never less
+    /// than 50 ms between sparks.
+    /// </summary>
+    internal static long IntervalFor(long workerTimeoutMs) => Math.Max(50, workerTimeoutMs + 100 - 1000);
+
+    // The runtime's TC_BackgroundWorkerTimeoutMs (a hexadecimal DWORD, as all its DOTNET_ knobs), 4,000 ms by default.
+    private static long WorkerTimeoutMs()
+    {
+        string? text = Environment.GetEnvironmentVariable("DOTNET_TC_BackgroundWorkerTimeoutMs")
+            ?? Environment.GetEnvironmentVariable("COMPlus_TC_BackgroundWorkerTimeoutMs");
+        if (text is null) return 4000;
+        if (text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)) text = text[2..];
+        return uint.TryParse(text, System.Globalization.NumberStyles.HexNumber, null, out uint ms) ? ms : 0;
+    }
 
     /// <summary>
     /// Call right before a thread switches: makes sure the worker runs for the next ~100 ms. The spark itself runs on
@@ -42,7 +62,6 @@ internal static unsafe class TieringWorkerGuard
     {
         if (!RuntimeFeature.IsDynamicCodeSupported) return;
         if (Environment.TickCount64 - Volatile.Read(ref s_lastSparkMs) < MinimumIntervalMs) return;
-        if (Volatile.Read(ref s_used) >= Sparks.Length) return;
         if (HomeThread.IsCurrentThread)
         {
             SparkNow();
@@ -68,8 +87,8 @@ internal static unsafe class TieringWorkerGuard
     {
         if (Environment.TickCount64 - Volatile.Read(ref s_lastSparkMs) < MinimumIntervalMs) return;
         int index = Interlocked.Increment(ref s_used) - 1;
-        if (index >= Sparks.Length) return;
-        Sparks[index]();
+        if (index < Sparks.Length) Sparks[index]();
+        else MadeSpark(index);
         Volatile.Write(ref s_lastSparkMs, Environment.TickCount64);
     }
 
@@ -87,6 +106,31 @@ internal static unsafe class TieringWorkerGuard
 
         protected override void Run() => SparkNow();
     }
+
+    /// <summary>
+    /// Spark number <paramref name="index"/> beyond the 256 compiled ones: <see cref="Spark{TA, TB}"/> over a value
+    /// type made for it (the index's base-16 digits, nested in <see cref="Pair{TA, TB}"/>), so never called before.
+    /// Each costs the runtime about a kilobyte that it keeps (a type and a method instantiation), and a reflection
+    /// call of some 50 µs on the home thread; at the interval above, at most one per 3.1 s of switches by default.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2055", Justification = "Pair<,> and the K types are this class's own value types, which need no members.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "Spark<,> is referenced statically here; its instantiations need no members.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only called when RuntimeFeature.IsDynamicCodeSupported (Ensure returns before otherwise).")]
+    private static void MadeSpark(int index)
+    {
+        Type type = Keys[index & 15];
+        for (int rest = index >> 4; rest != 0; rest >>= 4) type = typeof(Pair<,>).MakeGenericType(type, Keys[rest & 15]);
+        SparkMethod.MakeGenericMethod(type, typeof(K0)).Invoke(null, null);
+    }
+
+    private static readonly MethodInfo SparkMethod =
+        typeof(TieringWorkerGuard).GetMethod(nameof(Spark), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private static readonly Type[] Keys =
+    [
+        typeof(K0), typeof(K1), typeof(K2), typeof(K3), typeof(K4), typeof(K5), typeof(K6), typeof(K7),
+        typeof(K8), typeof(K9), typeof(K10), typeof(K11), typeof(K12), typeof(K13), typeof(K14), typeof(K15),
+    ];
 
     // 16 × 16 distinct instantiations over value types: each has its own code, so each is a method called for the
     // first time exactly once.

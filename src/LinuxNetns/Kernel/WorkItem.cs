@@ -20,7 +20,11 @@ internal abstract class WorkItem
     /// switch back itself and set <see cref="PoisonsThread"/> when it cannot): the worker skips its check of the
     /// thread's namespace links after them, seven readlinks that cost more than most items. Never for user code.
     /// </summary>
-    public virtual bool KeepsNamespaces => false;
+    public virtual bool KeepsNamespaces
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // read on the switched worker
+        get => false;
+    }
 
     protected abstract void Run();
 
@@ -46,6 +50,7 @@ internal sealed class FuncWorkItem<T>(Func<T> func) : WorkItem
 {
     public T? Result;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs on a switched worker: never call-counted
     protected override void Run() => Result = func();
 }
 
@@ -54,6 +59,7 @@ internal sealed class ActionWorkItem : WorkItem
 {
     public Action? Action;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Run() => Action!();
 
     /// <summary>Clears the last run's state before the item is reused.</summary>
@@ -71,7 +77,12 @@ internal sealed class LibraryWorkItem<T>(Func<T> func) : WorkItem
 {
     public T? Result;
 
-    public override bool KeepsNamespaces => true;
+    public override bool KeepsNamespaces
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        get => true;
+    }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Run() => Result = func();
 }
