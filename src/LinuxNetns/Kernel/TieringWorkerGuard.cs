@@ -5,18 +5,18 @@ using System.Runtime.CompilerServices;
 namespace LinuxNetns.Kernel;
 
 /// <summary>
-/// Keeps the runtime's tiered-compilation worker (".NET Tiered Compilation Worker") alive across the switched part
-/// of an exec, so that it is never born on the exec thread.
+/// Keeps the runtime's tiered-compilation worker (".NET Tiered Compilation Worker") alive across a hand-off to a
+/// switched worker (<see cref="NamespaceThread"/>), so that it is never born there.
 /// </summary>
 /// <remarks>
 /// <para>The JIT's background worker is not a permanent thread: it exits after a few idle seconds
 /// (<c>TC_BackgroundWorkerTimeoutMs</c>, 4 s) and is started again, by whichever thread next needs it, when a method
-/// is called for the first time or reaches its call-count threshold. <c>Process.Start</c> runs a few hundred framework
-/// methods on the exec thread, so during the first executions of that code path (each method is counted up to twice:
-/// tier 0 or ReadyToRun → instrumented tier → tier 1) the worker can be created from the exec thread, in the exec's
-/// network and mount namespaces. Measured without this guard: 9 of 60 execs spaced 4.2 s apart (default settings),
-/// 25 of 450 spaced 300 ms apart (worker timeout 0), 59 of 100 back-to-back under <c>strace -f</c>; with it: 0 of 60,
-/// 0 of 450 and 0 of 1,800. A worker that is running is only signalled, never created.</para>
+/// is called for the first time or reaches its call-count threshold. Framework code run on a switched thread (the
+/// worker's hand-off, a <c>Socket</c> constructor, the user's delegate) can therefore create it there. Measured when exec
+/// still ran <c>Process.Start</c> on a switched thread (a few hundred framework methods): without this guard, 9 of 60
+/// execs spaced 4.2 s apart (default settings), 25 of 450 spaced 300 ms apart (worker timeout 0), 59 of 100
+/// back-to-back under <c>strace -f</c>; with it: 0 of 60, 0 of 450 and 0 of 1,800. Exec now runs no managed code while
+/// switched and needs no guard. A worker that is running is only signalled, never created.</para>
 /// <para>So, before switching, unless it did so in the last 50 ms, this calls a never-called method (a "spark":
 /// <c>Array.Empty</c> of a new value type) on the home side. Its first call starts the runtime's call-counting delay
 /// (100 ms), and that delay is always served by a running worker — created here, at home, if there was none. The
