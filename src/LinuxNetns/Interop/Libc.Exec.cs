@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 
 namespace LinuxNetns.Interop;
 
-// Syscalls used by ExecInNamespace. The imports called while a thread is switched carry AggressiveOptimization too,
-// so that the generated marshalling stubs are never counted for tiering on that thread (see Libc.cs remarks).
+// capget and access, for ExecInNamespace's checks before anything starts (at home). What its switched windows call is
+// in SwitchedCalls.
 internal static unsafe partial class Libc
 {
     // capget(2)
@@ -34,28 +34,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(LibraryName, EntryPoint = "access", SetLastError = true)]
     private static partial int AccessImport(byte* path, int mode);
-
-    // ---- for the switched exec thread: every method it calls is compiled once, optimized, never tiered ----
-
-    [LibraryImport(LibraryName, EntryPoint = "setns", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static partial int SwitchedSetns(int fd, int nsType);
-
-    [LibraryImport(LibraryName, EntryPoint = "unshare", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static partial int SwitchedUnshare(int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "mount", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static partial int SwitchedMount(byte* source, byte* target, byte* fsType, nuint flags, void* data);
-
-    [LibraryImport(LibraryName, EntryPoint = "umount2", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static partial int SwitchedUmount2(byte* target, int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static partial int SwitchedStatx(int dirfd, byte* path, int flags, uint mask, StatX* buffer);
 
     /// <summary>
     /// True when the calling thread has <paramref name="capability"/> in its effective set (capget(2), version 3);

@@ -7,7 +7,7 @@ internal static class ExecErrors
     {
         (string operation, string? advice) = step switch
         {
-            SwitchedWindow.Step.SaveNamespaces => ("open /proc/thread-self/ns of the exec thread", "Is /proc mounted?"),
+            SwitchedWindow.Step.SaveNamespaces => ("open /proc/thread-self/ns of the exec's window thread", "Is /proc mounted?"),
             SwitchedWindow.Step.SetnsNetwork => ("setns(CLONE_NEWNET) into", null),
             SwitchedWindow.Step.UnshareMount => ("unshare(CLONE_NEWNS) for an exec in", null),
             SwitchedWindow.Step.Propagation => (propagation == MountPropagation.Slave

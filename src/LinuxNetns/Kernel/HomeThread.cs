@@ -10,7 +10,7 @@ namespace LinuxNetns.Kernel;
 internal static class HomeThread
 {
     // No spinning: its items (creating a namespace, starting a thread) take long or come alone, and a spinning home
-    // thread or caller would take CPU from the exec thread it just started.
+    // thread or caller would take CPU from the window thread it just started.
     private static readonly WorkerSlot Slot = new("netns:home", "the library's home thread", spin: false);
     private static volatile bool s_runtimeThreadsStarted;
     private static readonly object StartLock = new();

@@ -106,8 +106,12 @@ internal static unsafe class SwitchedWindow
 
     private static void RunOnFreshThread(BuildPlan* build, SpawnPlan* spawn)
     {
+        NamespaceId? bornIn = null;
         var thread = new Thread(() =>
         {
+            // A window thread that was not born at home would itself be a thread born elsewhere: refuse.
+            bornIn = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
+            if (bornIn != ThreadNamespaces.HomeId) return;
             // At home: the first window thread runs both windows once with calls that do nothing, so that every
             // call site has run before one runs switched.
             if (!s_warm) Warm();
@@ -118,9 +122,16 @@ internal static unsafe class SwitchedWindow
             IsBackground = true,
             Name = "netns:exec",
         };
-        // Started from the home thread, not the caller's (which may be inside a scope or a Run item).
-        HomeThreadStarter.Start(thread);
+        // Born at home: started by the caller when it is at home (no hand-off), else by the home thread (the caller may
+        // be inside a scope or a Run item).
+        if (ThreadNamespaces.CallerIsAtHome()) thread.Start();
+        else HomeThreadStarter.Start(thread);
         thread.Join();
+        if (bornIn != ThreadNamespaces.HomeId)
+        {
+            throw new InvalidOperationException($"The exec's window thread was born in network namespace {bornIn?.ToString() ?? "(unknown)"}, " +
+                $"not in the process's home namespace {ThreadNamespaces.HomeId}: nothing was started. This is a defect of the library: please report it.");
+        }
     }
 
     private static void Warm()

@@ -39,6 +39,19 @@ internal static unsafe class ThreadNamespaces
     /// <summary>The identity of <see cref="Home"/>.</summary>
     public static NamespaceId HomeId => HomeNamespace.Id;
 
+    private static NamespaceId? s_homeMount;
+
+    /// <summary>The process's mount namespace (the thread-group leader's), as first seen.</summary>
+    public static NamespaceId? HomeMountId => s_homeMount ??= NamespaceFile.TryIdOfPath("/proc/self/ns/mnt");
+
+    /// <summary>
+    /// True when the calling thread is in the process's network and mount namespaces: a thread it creates is born at
+    /// home, so the library may start its own threads from it directly rather than through the home thread.
+    /// </summary>
+    public static bool CallerIsAtHome() =>
+        NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net") == HomeId
+        && HomeMountId is { } mount && NamespaceFile.TryIdOfPath("/proc/thread-self/ns/mnt") == mount;
+
     private static HomeHandle OpenHome()
     {
         const string path = "/proc/self/ns/net";
