@@ -204,16 +204,9 @@ public static class ExecInNamespace
         ILogger log = nsOptions.Logger;
         string? etcDirectory = etcName is null ? null : Path.Combine(nsOptions.EtcDirectory, etcName);
 
-        // Threads already in the target namespace (its worker, callers inside a scope) are not the exec's doing.
-        bool checkStrays = log.IsEnabled(LogLevel.Warning);
-        HashSet<int>? alreadyThere = checkStrays
-            ? ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id).Select(t => t.ThreadId).ToHashSet()
-            : null;
-
         SafeFdHandle fd = ns.Fd;
         bool added = false;
         NamespaceProcess process;
-        NamespaceId mountNamespace;
         try
         {
             fd.DangerousAddRef(ref added); // ObjectDisposedException for a disposed namespace
@@ -221,7 +214,6 @@ public static class ExecInNamespace
                 options.MountPropagation, byName, log);
             try
             {
-                mountNamespace = prepared.Id;
                 for (int i = 0; i < prepared.BindErrnos.Length; i++)
                 {
                     if (prepared.BindErrnos[i] != 0)
@@ -245,19 +237,6 @@ public static class ExecInNamespace
         }
 
         log.ExecStarted(process.Id, startInfo.FileName, where);
-        if (checkStrays)
-        {
-            // A thread of this process in the prepared mount namespace, or new in the target network namespace, would
-            // have been born from a switched thread: the windows make none, so this only reports someone else's.
-            var strays = new Dictionary<int, StrayThread>();
-            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("mnt", id => id == mountNamespace)) strays[t.ThreadId] = t;
-            foreach (StrayThread t in ThreadNamespaces.ThreadsWhere("net", id => id == ns.Id))
-            {
-                // The library's own threads ("netns:…": a concurrent exec, the namespace's worker) are there on purpose.
-                if (!alreadyThere!.Contains(t.ThreadId) && !t.Name.StartsWith("netns:", StringComparison.Ordinal)) strays.TryAdd(t.ThreadId, t);
-            }
-            foreach (StrayThread t in strays.Values) log.ExecStrayThread(t.ThreadId, t.Name, startInfo.FileName, where);
-        }
         return process;
     }
 

@@ -19,10 +19,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 32, Level = LogLevel.Debug, Message = "Started process {Pid} ({Program}) in {Namespace}")]
     public static partial void ExecStarted(this ILogger logger, int pid, string program, string @namespace);
 
-    [LoggerMessage(EventId = 33, Level = LogLevel.Warning,
-        Message = "Thread {ThreadId} ({ThreadName}) of this process was born inside the namespaces of the exec of {Program} in {Namespace}: a switched thread started it, and it keeps that namespace alive while it lives")]
-    public static partial void ExecStrayThread(this ILogger logger, int threadId, string threadName, string program, string @namespace);
-
     [LoggerMessage(EventId = 34, Level = LogLevel.Debug, Message = "Cancelled: killed process {Pid} ({Program}) and its descendants, and reaped it")]
     public static partial void ExecCancelled(this ILogger logger, int pid, string program);
 
