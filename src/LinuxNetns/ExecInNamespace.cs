@@ -15,9 +15,9 @@ namespace LinuxNetns;
 /// <remarks>
 /// <para>The child is a <see cref="NamespaceProcess"/>: redirected streams, environment, working directory,
 /// <see cref="NamespaceProcess.WaitForExitAsync"/>, <see cref="NamespaceProcess.Kill(bool)"/> and exit codes work as
-/// with <see cref="Process"/>. No managed code of this process ever runs in the namespace: a fresh thread makes only
-/// raw syscalls there (setns into the namespace and into a mount namespace prepared once for it, then posix_spawn)
-/// and ends, so no runtime thread can be born inside (docs/exec.md).</para>
+/// with <see cref="Process"/>. No managed code of this process ever runs in the namespace: the library's window thread
+/// makes only raw syscalls there (setns into the namespace and into a mount namespace prepared once for it, then
+/// posix_spawn) and switches back, so no runtime thread can be born inside (docs/exec.md).</para>
 /// <para>Needs CAP_SYS_ADMIN (root) and Linux 5.3 (pidfd). See docs/exec.md for the kernel behaviour it relies on.</para>
 /// </remarks>
 public static class ExecInNamespace

@@ -59,9 +59,9 @@ internal sealed class PreparedMountNamespace : IDisposable
     }
 
     /// <summary>
-    /// Makes one: on a fresh thread born at home, the build window switches into <paramref name="netFd"/>'s namespace,
+    /// Makes one: on the window thread (born at home), the build window switches into <paramref name="netFd"/>'s namespace,
     /// unshares a mount namespace, sets its propagation, mounts a fresh sysfs, binds the <c>/etc/netns</c> entries and
-    /// opens the result; the thread switches back and ends.
+    /// opens the result; the thread switches back.
     /// </summary>
     public static unsafe PreparedMountNamespace Build(int netFd, EtcSnapshot etc, string sysfsSource,
         MountPropagation propagation, long generation, string where)

@@ -5,8 +5,8 @@ using LinuxNetns.Interop;
 namespace LinuxNetns.Kernel;
 
 /// <summary>
-/// The only code of an exec that runs in another namespace (docs/exec.md): on a fresh thread born at home, a
-/// window that switches, makes its syscalls, switches back, and returns; the thread then ends. Inside a window there
+/// The only code of an exec that runs in another namespace (docs/exec.md): on the library's window thread (born at
+/// home, kept between execs while busy), a window that switches, makes its syscalls and switches back. Inside a window there
 /// is no managed call, no allocation and nothing the runtime could compile: only loads and stores on a plan in
 /// unmanaged memory, prepared at home, and calls through <see cref="SwitchedCalls"/>. So nothing in it can start a
 /// garbage collection (and with it the background GC thread), call-count a method (and start the tiered-compilation
@@ -98,39 +98,113 @@ internal static unsafe class SwitchedWindow
     /// <summary>The constant strings, for plans.</summary>
     public static Strings* ConstantStrings => Constants;
 
-    /// <summary>Runs the build window on a fresh thread born at home and waits until that thread has ended.</summary>
-    public static void Build(BuildPlan* plan) => RunOnFreshThread(plan, null);
+    /// <summary>Runs the build window on the window thread and waits for it.</summary>
+    public static void Build(BuildPlan* plan) => Run(plan, null);
 
-    /// <summary>Runs the spawn window on a fresh thread born at home and waits until that thread has ended.</summary>
-    public static void Spawn(SpawnPlan* plan) => RunOnFreshThread(null, plan);
+    /// <summary>Runs the spawn window on the window thread and waits for it.</summary>
+    public static void Spawn(SpawnPlan* plan) => Run(null, plan);
 
-    private static void RunOnFreshThread(BuildPlan* build, SpawnPlan* spawn)
+    // One window at a time, on one thread kept between execs (starting a thread costs about as much as the rest of
+    // a warm exec's overhead). It is born at home, waits at home, and ends after a second without work, or after a
+    // window that could not switch back.
+    private static readonly object RunLock = new();
+    private static WindowThread? s_thread;
+
+    private static void Run(BuildPlan* build, SpawnPlan* spawn)
     {
-        NamespaceId? bornIn = null;
-        var thread = new Thread(() =>
+        lock (RunLock)
         {
-            // A window thread that was not born at home would itself be a thread born elsewhere: refuse.
-            bornIn = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
-            if (bornIn != ThreadNamespaces.HomeId) return;
-            // At home: the first window thread runs both windows once with calls that do nothing, so that every
-            // call site has run before one runs switched.
-            if (!s_warm) Warm();
-            if (build is not null) BuildWindow(build);
-            else SpawnWindow(spawn);
-        })
+            WindowThread thread = s_thread ??= WindowThread.Start();
+            bool restored = false;
+            try
+            {
+                restored = thread.Run(build, spawn);
+            }
+            finally
+            {
+                if (!restored || thread.Ended) s_thread = null;
+            }
+        }
+    }
+
+    /// <summary>The library's window thread (<c>netns:exec</c>).</summary>
+    private sealed class WindowThread
+    {
+        private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(1);
+        private readonly SemaphoreSlim _go = new(0);
+        private readonly SemaphoreSlim _done = new(0);
+        private BuildPlan* _build;
+        private SpawnPlan* _spawn;
+        private int _restored;
+        private NamespaceId? _bornIn;
+
+        /// <summary>True once the thread has ended (idle, or after a failed switch back).</summary>
+        public bool Ended { get; private set; }
+
+        public static WindowThread Start()
         {
-            IsBackground = true,
-            Name = "netns:exec",
-        };
-        // Born at home: started by the caller when it is at home (no hand-off), else by the home thread (the caller may
-        // be inside a scope or a Run item).
-        if (ThreadNamespaces.CallerIsAtHome()) thread.Start();
-        else HomeThreadStarter.Start(thread);
-        thread.Join();
-        if (bornIn != ThreadNamespaces.HomeId)
+            var window = new WindowThread();
+            var thread = new Thread(window.Main) { IsBackground = true, Name = "netns:exec" };
+            // Born at home: started by the caller when it is at home (no hand-off), else by the home thread (the
+            // caller may be inside a scope or a Run item).
+            if (ThreadNamespaces.CallerIsAtHome()) thread.Start();
+            else HomeThreadStarter.Start(thread);
+            return window;
+        }
+
+        /// <summary>Runs one window (under <see cref="RunLock"/>); false when the thread could not switch back.</summary>
+        public bool Run(BuildPlan* build, SpawnPlan* spawn)
         {
-            throw new InvalidOperationException($"The exec's window thread was born in network namespace {bornIn?.ToString() ?? "(unknown)"}, " +
-                $"not in the process's home namespace {ThreadNamespaces.HomeId}: nothing was started. This is a defect of the library: please report it.");
+            _build = build;
+            _spawn = spawn;
+            _go.Release();
+            _done.Wait();
+            if (_bornIn != ThreadNamespaces.HomeId)
+            {
+                throw new InvalidOperationException($"The exec's window thread was born in network namespace {_bornIn?.ToString() ?? "(unknown)"}, " +
+                    $"not in the process's home namespace {ThreadNamespaces.HomeId}: nothing was started. This is a defect of the library: please report it.");
+            }
+            return _restored != 0;
+        }
+
+        private void Main()
+        {
+            // A window thread that was not born at home would itself be a thread born elsewhere: it runs no window.
+            _bornIn = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
+            bool atHome = _bornIn == ThreadNamespaces.HomeId;
+            // At home: the first window thread runs both windows once with calls that do nothing, so that every call
+            // site has run before one runs switched.
+            if (atHome && !s_warm) Warm();
+            while (true)
+            {
+                if (!_go.Wait(IdleTimeout))
+                {
+                    // Idle: end, unless a caller is handing over work right now (it holds the lock while it does).
+                    if (!Monitor.TryEnter(RunLock)) continue;
+                    try
+                    {
+                        if (_go.CurrentCount > 0) continue;
+                        Ended = true;
+                        if (s_thread == this) s_thread = null;
+                        return;
+                    }
+                    finally
+                    {
+                        Monitor.Exit(RunLock);
+                    }
+                }
+                _restored = 0;
+                if (atHome)
+                {
+                    if (_build is not null) BuildWindow(_build);
+                    else SpawnWindow(_spawn);
+                    _restored = _build is not null ? _build->Restored : _spawn->Restored;
+                }
+                bool end = _restored == 0;
+                Ended = end;
+                _done.Release();
+                if (end) return; // not back home, or never at home: this thread runs nothing more
+            }
         }
     }
 
