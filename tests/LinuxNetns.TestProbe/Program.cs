@@ -23,6 +23,8 @@ using LinuxNetns;
 //   bgc-inside [GEN2]  inside Enter, allocate (a ring of 32 KB arrays) until GEN2 (default 3) gen2 collections happened there
 //                      (or until the BGC thread exists); prints "ok gen2 N strays: ..." (a ".NET BGC" stray unless
 //                      System.GC.Concurrent is false)
+//   tiering-inside     inside Enter, for 2 s, bursts of never-called code (Soak's NewCode) 300 ms apart; prints
+//                      "ok worker-seen BOOL strays: ..." (BOOL: a tiering worker thread existed at any sample)
 try
 {
     string command = args[0];
@@ -154,6 +156,35 @@ try
             }
             GC.KeepAlive(ring);
             Console.WriteLine($"ok gen2 {gen2Inside} strays: {Soak.Strays(null, new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "")}");
+            break;
+        }
+        case "tiering-inside":
+        {
+            using NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+            static bool WorkerExists() => Directory.EnumerateDirectories("/proc/self/task").Any(t =>
+            {
+                try
+                {
+                    return File.ReadAllText(t + "/comm").StartsWith(".NET Tiered", StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false; // the thread ended meanwhile
+                }
+            });
+            bool seen = WorkerExists();
+            long end = Environment.TickCount64 + 2_000;
+            using (ns.Enter())
+            {
+                while (Environment.TickCount64 < end)
+                {
+                    for (int i = 0; i < 64; i++) NewCode.Next()();
+                    seen |= WorkerExists();
+                    Thread.Sleep(300);
+                    seen |= WorkerExists();
+                }
+            }
+            Console.WriteLine($"ok worker-seen {seen} strays: {Soak.Strays(null, new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "")}");
             break;
         }
         default:

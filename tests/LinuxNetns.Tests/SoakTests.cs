@@ -70,6 +70,23 @@ public sealed class SoakTests(ITestOutputHelper output) : NamespaceTest
         offOut.Trim().Should().EndWith("strays:");
     }
 
+    [RootFact]
+    public void Without_tiered_compilation_there_is_no_tiering_worker_to_be_born_inside()
+    {
+        // New code run inside Enter, in bursts: with the default settings the runtime has a tiering worker (which a
+        // first call or a call-count threshold inside can create there once it has idled out); with the setting the
+        // docs give users (System.Runtime.TieredCompilation=false, here as its environment form) there is none at all.
+        (int exit, string defaultOut) = Finish(StartProbe(Probe.DllPath, ["tiering-inside"], new Dictionary<string, string>()));
+        exit.Should().Be(0, defaultOut);
+        defaultOut.Should().StartWith("ok worker-seen True", "without the setting the runtime runs a tiering worker");
+
+        var off = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
+        (exit, string offOut) = Finish(StartProbe(Probe.DllPath, ["tiering-inside"], off));
+        exit.Should().Be(0, offOut);
+        offOut.Should().StartWith("ok worker-seen False", "with TieredCompilation off there is no worker thread");
+        offOut.Trim().Should().EndWith("strays:");
+    }
+
     private void BuildReleaseProbe(string outputDirectory)
     {
         string project = Path.Combine(RepositoryRoot(), "tests", "LinuxNetns.TestProbe", "LinuxNetns.TestProbe.csproj");
