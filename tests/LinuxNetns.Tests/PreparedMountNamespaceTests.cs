@@ -44,6 +44,26 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         return condition();
     }
 
+    /// <summary>
+    /// Two execs in a row until they share a mount namespace: a change of the host's mount table between them (anything
+    /// mounted on this machine meanwhile) rightly makes the second a new one, so a busy host gets a few tries.
+    /// </summary>
+    private static (NamespaceProcess First, NamespaceProcess Second) TwoChildren(NetworkNamespace ns, ExecOptions options)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            NamespaceProcess first = ExecInNamespace.Start(ns, Psi("sleep", "30"), options);
+            NamespaceProcess second = ExecInNamespace.Start(ns, Psi("sleep", "30"), options);
+            if (MountNamespaceOf(second.Id) == MountNamespaceOf(first.Id) || attempt == 20) return (first, second);
+            foreach (NamespaceProcess p in new[] { first, second })
+            {
+                p.Kill();
+                p.WaitForExit();
+                p.Dispose();
+            }
+        }
+    }
+
     [RootTheory]
     [InlineData(MountPropagation.Private)]
     [InlineData(MountPropagation.Slave)]
@@ -54,8 +74,7 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         var options = new ExecOptions { MountPropagation = propagation };
         using NetworkNamespace ns = NetworkNamespace.Create(name);
         string hostMounts = MountNamespaceOf(Environment.ProcessId);
-        using NamespaceProcess first = ExecInNamespace.Start(ns, Psi("sleep", "30"), options);
-        using NamespaceProcess second = ExecInNamespace.Start(ns, Psi("sleep", "30"), options);
+        (NamespaceProcess first, NamespaceProcess second) = TwoChildren(ns, options);
         try
         {
             MountNamespaceOf(first.Id).Should().NotBe(hostMounts);
@@ -79,11 +98,13 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         }
         finally
         {
-            first.Kill();
-            second.Kill();
-            first.WaitForExit();
-            second.WaitForExit();
-            NetworkNamespace.Delete(later);
+            foreach (NamespaceProcess p in new[] { first, second })
+            {
+                p.Kill();
+                p.WaitForExit();
+                p.Dispose();
+            }
+            if (NetworkNamespace.Exists(later)) NetworkNamespace.Delete(later);
             NetworkNamespace.Delete(name);
         }
     }
@@ -173,6 +194,25 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         }
     }
 
+    /// <summary>
+    /// An exec, and the mount namespace its child ran in while this process still holds it: a change of the host's mount
+    /// table right after the exec (anything mounted on this machine) rightly releases it, so a busy host gets a few tries.
+    /// </summary>
+    private static string ExecAndHeld(Func<NamespaceProcess> start)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            string held;
+            using (NamespaceProcess p = start())
+            {
+                held = MountNamespaceOf(p.Id);
+                p.Kill();
+                p.WaitForExit();
+            }
+            if (HeldMountNamespaces().Contains(held) || attempt == 20) return held;
+        }
+    }
+
     [RootFact]
     public async Task A_prepared_mount_namespace_is_released_with_its_handle_or_its_name()
     {
@@ -181,12 +221,7 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         string held;
         try
         {
-            using (NamespaceProcess p = ExecInNamespace.Start(ns, Psi("sleep", "30")))
-            {
-                held = MountNamespaceOf(p.Id);
-                p.Kill();
-                p.WaitForExit();
-            }
+            held = ExecAndHeld(() => ExecInNamespace.Start(ns, Psi("sleep", "30")));
             HeldMountNamespaces().Should().Contain(held, "it is kept for the next exec");
         }
         finally
@@ -196,12 +231,7 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         HeldMountNamespaces().Should().NotContain(held, "disposing the handle released it");
 
         // Reached by name, it outlives the call's own handle, until the name is deleted.
-        using (NamespaceProcess p = ExecInNamespace.Start(name, Psi("sleep", "30")))
-        {
-            held = MountNamespaceOf(p.Id);
-            p.Kill();
-            p.WaitForExit();
-        }
+        held = ExecAndHeld(() => ExecInNamespace.Start(name, Psi("sleep", "30")));
         HeldMountNamespaces().Should().Contain(held);
         Shell.Ip("netns", "delete", name).EnsureSuccess();
         (await Eventually(() => !HeldMountNamespaces().Contains(held))).Should().BeTrue("deleting the name (an unmount on the host) released it");
