@@ -30,6 +30,9 @@ internal sealed class DiscoveryScan
     private readonly HashSet<NamespaceId> _mountNamespaces = [];
     private readonly byte[] _link = new byte[64];
     private NamespaceId? _ourMount;
+    private ulong? _nsfsDevice;
+    /// <summary>Descriptors of nsfs files opened by a path (a bind mount): of a net namespace, or of another type.</summary>
+    private readonly List<(NamespaceId Id, DiscoveredDescriptor Descriptor)> _pathDescriptors = [];
     private int _vanished, _denied, _unrecognized, _failed, _processes;
 
     public DiscoveryScan(NetworkNamespaceOptions options, DiscoverySources sources)
@@ -45,12 +48,14 @@ internal sealed class DiscoveryScan
         NamespaceId? current = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
         _ourMount = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/mnt");
         if (current is not null) Get(current.Value);
+        _nsfsDevice = current?.Device;
 
         if (Has(DiscoverySources.Processes | DiscoverySources.Threads | DiscoverySources.Descriptors | DiscoverySources.BindMounts))
         {
             foreach (int pid in Numbers("/proc")) ScanProcess(pid);
         }
         if (Has(DiscoverySources.RunDirectory)) ScanRunDirectory();
+        ResolvePathDescriptors();
 
         var result = new List<DiscoveredNamespace>(_order.Count);
         NetlinkSocket? netlink = Has(DiscoverySources.Details) ? OpenNsidSocket() : null;
@@ -185,13 +190,19 @@ internal sealed class DiscoveryScan
                     if (CountAndStop(Libc.LastErrno)) break;
                     continue;
                 }
-                if (!_link.AsSpan(0, length).StartsWith("net:["u8)) continue;
+                // "net:[INODE]" for a descriptor opened through /proc/PID/ns/net; the path for one opened through a bind
+                // mount (/run/netns/NAME); "socket:[…]", "pipe:[…]", "anon_inode:…" for what cannot be a namespace.
+                ReadOnlySpan<byte> link = _link.AsSpan(0, length);
+                bool netLink = link.StartsWith("net:["u8);
+                if (!netLink && (link.Length == 0 || link[0] != (byte)'/')) continue;
                 if (Libc.StatAt(dir, entry, out Libc.StatX st) != 0)
                 {
                     Count(Libc.LastErrno);
                     continue;
                 }
-                Get(new NamespaceId(st.Dev, st.Ino)).Descriptors.Add(new DiscoveredDescriptor(pid, fd));
+                var id = new NamespaceId(st.Dev, st.Ino);
+                if (netLink) Get(id).Descriptors.Add(new DiscoveredDescriptor(pid, fd));
+                else if (_nsfsDevice is not null && st.Dev == _nsfsDevice) _pathDescriptors.Add((id, new DiscoveredDescriptor(pid, fd)));
             }
         }
 
@@ -265,6 +276,26 @@ internal sealed class DiscoveryScan
         device = ((ulong)(major & 0x00000fffu) << 8) | ((ulong)(major & 0xfffff000u) << 32) |
                  (minor & 0x000000ffu) | ((ulong)(minor & 0xffffff00u) << 12);
         return true;
+    }
+
+    /// <summary>
+    /// A descriptor of an nsfs file opened by path is a net namespace's when its identity is one found otherwise; else its
+    /// type is asked of the descriptor itself (opened again through <c>/proc/PID/fd/N</c>, once per identity).
+    /// </summary>
+    private void ResolvePathDescriptors()
+    {
+        var types = new Dictionary<NamespaceId, bool>();
+        foreach ((NamespaceId id, DiscoveredDescriptor d) in _pathDescriptors)
+        {
+            if (!_found.ContainsKey(id) && !types.ContainsKey(id))
+            {
+                SafeFdHandle? fd = NamespaceFile.TryOpenNetwork($"/proc/{d.ProcessId}/fd/{d.Descriptor}", out int errno);
+                types[id] = fd is not null;
+                fd?.Dispose();
+                if (fd is null && errno != Libc.EINVAL) Count(errno);
+            }
+            if (_found.ContainsKey(id) || types[id]) Get(id).Descriptors.Add(d);
+        }
     }
 
     private void ScanRunDirectory()
