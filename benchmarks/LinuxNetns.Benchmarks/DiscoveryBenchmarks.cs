@@ -56,6 +56,14 @@ public class DiscoveryBenchmarks
     public int Discover_ProcessesAndNames() =>
         NamespaceDiscovery.Discover(NetworkNamespaceOptions.Default, DiscoverySources.Processes | DiscoverySources.RunDirectory).Count;
 
+    [Benchmark(Description = "Discover(all but Details)")]
+    public int Discover_NoDetails() =>
+        NamespaceDiscovery.Discover(NetworkNamespaceOptions.Default, DiscoverySources.All & ~DiscoverySources.Details).Count;
+
+    [Benchmark(Description = "Discover(all but Descriptors, Threads)")]
+    public int Discover_NoDescriptorsOrThreads() =>
+        NamespaceDiscovery.Discover(NetworkNamespaceOptions.Default, DiscoverySources.All & ~(DiscoverySources.Descriptors | DiscoverySources.Threads)).Count;
+
     [Benchmark(Description = "lsns -t net", Baseline = true)]
     public int Lsns()
     {

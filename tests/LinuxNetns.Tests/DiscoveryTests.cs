@@ -185,8 +185,8 @@ public sealed class DiscoveryTests : NamespaceTest
         all.ProcessesScanned.Should().BeGreaterThan(1);
         all.MountNamespacesScanned.Should().BeGreaterThanOrEqualTo(1);
         all.Find(d.Id).Should().BeSameAs(d);
-        using NetworkNamespace ns = d.Open();
-        ns.Id.Should().Be(d.Id);
+        using (NetworkNamespace ns = d.Open()) ns.Id.Should().Be(d.Id);
+        PinAndExec(d, home);
     }
 
     [RootFact]
