@@ -11,6 +11,9 @@ namespace LinuxNetns.Tests;
 /// another process's private mount namespace, the host's own namespace, one made by <c>ip netns add</c>. Each is found
 /// with exactly its holders, then pinned (from the one holder left) and used by <c>ip netns exec</c>.
 /// </summary>
+// Runs alone: its pins and deletes change the host's mount table, which PreparedMountNamespaceTests requires to stay
+// unchanged between two of its execs.
+[Collection(ProcessWideCollection.Name)]
 public sealed class DiscoveryTests : NamespaceTest
 {
     private static Process Start(string file, params string[] args)
