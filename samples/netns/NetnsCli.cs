@@ -163,6 +163,8 @@ internal sealed partial class NetnsCli
         if (IpSyntax.Matches(command, "exec")) return Exec(rest);
         if (IpSyntax.Matches(command, "monitor")) return await MonitorAsync().ConfigureAwait(false);
         if (IpSyntax.Matches(command, "attach")) return Attach(rest);
+        // Beyond ip netns (docs/netns-tool.md): matched last, so that no prefix of ip's commands changes meaning.
+        if (IpSyntax.Matches(command, "discover")) return Discover(rest);
 
         Error($"Command \"{command}\" is unknown, try \"netns help\".");
         return UsageFailure;
@@ -181,6 +183,7 @@ internal sealed partial class NetnsCli
             "\tnetns [-all] exec [NAME] cmd ...\n" +
             "\tnetns monitor\n" +
             "\tnetns list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n" +
+            "\tnetns [-j] discover\n" +
             "NETNSID := auto | POSITIVE-INT\n" +
             "OPTIONS := { -j[son] | -p[retty] | -a[ll] | -V[ersion] }\n");
         return UsageFailure;

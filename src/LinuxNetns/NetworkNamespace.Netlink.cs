@@ -63,22 +63,7 @@ public sealed partial class NetworkNamespace
     public int? GetNsid(NetworkNamespace peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        return WithPeerFd(peer, fd =>
-        {
-            var request = new NetlinkRequest(Rtnl.RTM_GETNSID, 0);
-            request.Header(new RtGenMsg { Family = Rtnl.AF_UNSPEC });
-            request.AttributeU32(Rtnl.NETNSA_FD, (uint)fd);
-            List<NetlinkMessage> replies = Netlink.Request(request, $"get nsid of {peer} (RTM_GETNSID)");
-            foreach (NetlinkMessage reply in replies)
-            {
-                if (reply.Type != Rtnl.RTM_NEWNSID) continue;
-                foreach (AttributeReader a in reply.Attributes<RtGenMsg>())
-                {
-                    if (a.Type == Rtnl.NETNSA_NSID) return a.S32 < 0 ? null : a.S32;
-                }
-            }
-            return (int?)null;
-        });
+        return WithPeerFd(peer, fd => QueryNsid(Netlink, fd, peer.ToString()));
     }
 
     /// <summary>
@@ -155,6 +140,25 @@ public sealed partial class NetworkNamespace
             if (id is not null) result.Add(new NsidEntry(id.Value, current));
         }
         return result;
+    }
+
+    /// <summary>RTM_GETNSID for the namespace open as <paramref name="peerFd"/>, asked on <paramref name="socket"/>: the nsid the
+    /// socket's namespace has for it, or null.</summary>
+    internal static int? QueryNsid(NetlinkSocket socket, int peerFd, string peer)
+    {
+        var request = new NetlinkRequest(Rtnl.RTM_GETNSID, 0);
+        request.Header(new RtGenMsg { Family = Rtnl.AF_UNSPEC });
+        request.AttributeU32(Rtnl.NETNSA_FD, (uint)peerFd);
+        List<NetlinkMessage> replies = socket.Request(request, $"get nsid of {peer} (RTM_GETNSID)");
+        foreach (NetlinkMessage reply in replies)
+        {
+            if (reply.Type != Rtnl.RTM_NEWNSID) continue;
+            foreach (AttributeReader a in reply.Attributes<RtGenMsg>())
+            {
+                if (a.Type == Rtnl.NETNSA_NSID) return a.S32 < 0 ? null : a.S32;
+            }
+        }
+        return null;
     }
 
     /// <summary>Runs <paramref name="use"/> with <paramref name="peer"/>'s descriptor kept open for the kernel to resolve.</summary>

@@ -180,7 +180,12 @@ public sealed partial class NetworkNamespace : IDisposable
     }
 
     /// <summary>Opens the network namespace of process <paramref name="pid"/> (<c>/proc/PID/ns/net</c>).</summary>
-    /// <exception cref="NamespaceNotFoundException">No such process.</exception>
+    /// <remarks>
+    /// Never the namespace of another process that reused the pid: a pidfd of the process is opened first, then its
+    /// namespace, then the pidfd is checked to refer to a live process (a live process keeps its pid). Without
+    /// <c>pidfd_open</c> (Linux before 5.3) or for a thread id that is not a process, the namespace file is opened directly.
+    /// </remarks>
+    /// <exception cref="NamespaceNotFoundException">No such process, or it exited while its namespace was being opened.</exception>
     public static NetworkNamespace OpenProcess(int pid) => OpenProcess(pid, NetworkNamespaceOptions.Default);
 
     /// <inheritdoc cref="OpenProcess(int)"/>
@@ -189,7 +194,7 @@ public sealed partial class NetworkNamespace : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pid);
         ArgumentNullException.ThrowIfNull(options);
         string path = $"/proc/{pid}/ns/net";
-        SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace of process",
+        SafeFdHandle fd = ProcessNamespace.Open(pid, path, "open network namespace of process",
             $"No process with pid {pid} exists (or it has exited).");
         return Wrap(fd, null, path, options);
     }

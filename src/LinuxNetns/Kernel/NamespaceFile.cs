@@ -63,6 +63,29 @@ internal static class NamespaceFile
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> if it is an nsfs file of a network namespace, else null with errno (EINVAL for a file
+    /// that is no network namespace). Never waits and never throws: for discovery.
+    /// </summary>
+    public static SafeFdHandle? TryOpenNetwork(string path, out int errno)
+    {
+        SafeFdHandle fd = Libc.Open(path, Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY);
+        if (fd.IsInvalid)
+        {
+            errno = Libc.LastErrno;
+            fd.Dispose();
+            return null;
+        }
+        if (Libc.FStatFs(fd.Fd, out Libc.StatFs fs) != 0 || fs.Type != Libc.NSFS_MAGIC || Libc.Ioctl(fd.Fd, Libc.NS_GET_NSTYPE) != Libc.CLONE_NEWNET)
+        {
+            errno = Libc.EINVAL;
+            fd.Dispose();
+            return null;
+        }
+        errno = 0;
+        return fd;
+    }
+
     /// <summary>The (st_dev, st_ino) identity of an open nsfs file.</summary>
     public static NamespaceId IdOf(SafeFdHandle fd, string path)
     {
