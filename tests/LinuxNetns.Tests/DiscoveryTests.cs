@@ -11,8 +11,8 @@ namespace LinuxNetns.Tests;
 /// another process's private mount namespace, the host's own namespace, one made by <c>ip netns add</c>. Each is found
 /// with exactly its holders, then pinned (from the one holder left) and used by <c>ip netns exec</c>.
 /// </summary>
-// Runs alone: its pins and deletes change the host's mount table, which PreparedMountNamespaceTests requires to stay
-// unchanged between two of its execs.
+// In the process-wide collection: it scans every process, descriptor and mount namespace of the machine, and its pins
+// and deletes change the host's mount table.
 [Collection(ProcessWideCollection.Name)]
 public sealed class DiscoveryTests : NamespaceTest
 {
