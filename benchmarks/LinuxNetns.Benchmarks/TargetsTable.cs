@@ -14,6 +14,9 @@ internal static class TargetsTable
     {
         var rows = reports
             .Where(r => r.ResultStatistics is not null)
+            // Benchmarks without a category (discovery against lsns) have no floor or target: BenchmarkDotNet's own
+            // summary shows them.
+            .Where(r => r.BenchmarkCase.Descriptor.Categories.Length > 0)
             .GroupBy(r => (Category: r.BenchmarkCase.Descriptor.Categories.FirstOrDefault() ?? "", Present: Present(r)))
             .OrderBy(g => g.Key.Present is null ? 0 : 1)
             .ThenBy(g => Array.IndexOf(Order, g.Key.Category) is int i && i >= 0 ? i : Order.Length)
