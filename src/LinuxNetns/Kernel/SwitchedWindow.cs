@@ -239,20 +239,9 @@ internal static unsafe class SwitchedWindow
     {
         SwitchedCalls* c = &p->Calls;
         Strings* s = p->Strings;
-        Step failed = Step.None;
-        int error = 0;
         bool unshared = false;
-
-        int savedNet = c->Open(s->ThreadNet, ORdOnly | OCloexec, 0);
-        int e = *c->ErrnoLocation();
-        if (savedNet < 0) { failed = Step.SaveNamespaces; error = e; }
-        int savedMount = -1;
-        if (failed == Step.None)
-        {
-            savedMount = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
-            e = *c->ErrnoLocation();
-            if (savedMount < 0) { failed = Step.SaveNamespaces; error = e; }
-        }
+        Step failed = Save(c, s, out int savedNet, out int savedMount, out int error);
+        int e;
         if (failed == Step.None)
         {
             int r = c->Setns(p->NetFd, Libc.CLONE_NEWNET);
@@ -314,20 +303,9 @@ internal static unsafe class SwitchedWindow
     {
         SwitchedCalls* c = &p->Calls;
         Strings* s = p->Strings;
-        Step failed = Step.None;
-        int error = 0;
         bool ownFilesystem = false;
-
-        int savedNet = c->Open(s->ThreadNet, ORdOnly | OCloexec, 0);
-        int e = *c->ErrnoLocation();
-        if (savedNet < 0) { failed = Step.SaveNamespaces; error = e; }
-        int savedMount = -1;
-        if (failed == Step.None)
-        {
-            savedMount = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
-            e = *c->ErrnoLocation();
-            if (savedMount < 0) { failed = Step.SaveNamespaces; error = e; }
-        }
+        Step failed = Save(c, s, out int savedNet, out int savedMount, out int error);
+        int e;
         if (failed == Step.None)
         {
             int r = c->Unshare(Libc.CLONE_FS);
@@ -366,6 +344,29 @@ internal static unsafe class SwitchedWindow
         p->Restored = Restore(c, savedNet, savedMount, ownFilesystem);
         p->FailedStep = failed;
         p->Errno = error;
+    }
+
+    /// <summary>Opens the calling thread's network and mount namespaces, for <see cref="Restore"/>; -1 for one not opened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Step Save(SwitchedCalls* c, Strings* s, out int savedNet, out int savedMount, out int error)
+    {
+        savedMount = -1;
+        error = 0;
+        savedNet = c->Open(s->ThreadNet, ORdOnly | OCloexec, 0);
+        int e = *c->ErrnoLocation();
+        if (savedNet < 0)
+        {
+            error = e;
+            return Step.SaveNamespaces;
+        }
+        savedMount = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
+        e = *c->ErrnoLocation();
+        if (savedMount < 0)
+        {
+            error = e;
+            return Step.SaveNamespaces;
+        }
+        return Step.None;
     }
 
     /// <summary>Back to the saved mount namespace (only possible, and only needed, with a filesystem context of its
