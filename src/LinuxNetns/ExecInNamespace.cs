@@ -194,7 +194,7 @@ public static class ExecInNamespace
         if (etcName is not null) NamespaceName.Validate(etcName, nameof(ExecOptions.EtcName));
 
         // Everything that can be checked is checked before any thread switches: a failure here starts nothing.
-        ChildSpawner.Arguments(startInfo);
+        List<string> arguments = ChildSpawner.Arguments(startInfo);
         CheckPrivilege(where);
         string program = CheckProgram(startInfo, where);
         string workingDirectory = string.IsNullOrEmpty(startInfo.WorkingDirectory)
@@ -220,7 +220,7 @@ public static class ExecInNamespace
                         log.ExecBindFailed(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, Errno.Describe(prepared.BindErrnos[i]));
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
-                process = ChildSpawner.Spawn(startInfo, program, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation);
+                process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation);
             }
             finally
             {

@@ -33,24 +33,13 @@ internal static unsafe class ChildSpawner
         s_pidfdChecked = true;
     }
 
-    /// <summary>Starts <paramref name="startInfo"/> (program already resolved to <paramref name="program"/>) in
+    /// <summary>Starts <paramref name="startInfo"/> (program already resolved to <paramref name="program"/>, its
+    /// <see cref="Arguments"/> already split into <paramref name="arguments"/>) in
     /// <paramref name="netFd"/>'s network namespace and the prepared mount namespace <paramref name="mountFd"/>.</summary>
-    public static NamespaceProcess Spawn(ProcessStartInfo startInfo, string program, string workingDirectory,
-        int netFd, int mountFd, string where, MountPropagation propagation)
+    public static NamespaceProcess Spawn(ProcessStartInfo startInfo, string program, IReadOnlyList<string> arguments,
+        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation)
     {
-        var allocations = new List<nint>();
-        byte* Keep(string s)
-        {
-            byte* p = SwitchedWindow.Utf8(s);
-            allocations.Add((nint)p);
-            return p;
-        }
-        void* Alloc(int size)
-        {
-            void* p = NativeMemory.AllocZeroed((nuint)size);
-            allocations.Add((nint)p);
-            return p;
-        }
+        using var memory = new NativeAllocations();
 
         // Parent end, child end, and the child's descriptor number, for each redirected stream.
         var pipes = new List<(int Parent, int Child, int Target)>();
@@ -60,42 +49,41 @@ internal static unsafe class ChildSpawner
         int pid = 0;
         try
         {
-            List<string> arguments = Arguments(startInfo);
-            var argv = (byte**)Alloc(sizeof(nint) * (arguments.Count + 2));
-            argv[0] = Keep(startInfo.FileName);
-            for (int i = 0; i < arguments.Count; i++) argv[i + 1] = Keep(arguments[i]);
+            var argv = (byte**)memory.Alloc<nint>(arguments.Count + 2);
+            argv[0] = memory.Utf8(startInfo.FileName);
+            for (int i = 0; i < arguments.Count; i++) argv[i + 1] = memory.Utf8(arguments[i]);
 
             var environment = startInfo.Environment.Where(e => e.Value is not null).ToList();
-            var envp = (byte**)Alloc(sizeof(nint) * (environment.Count + 1));
-            for (int i = 0; i < environment.Count; i++) envp[i] = Keep($"{environment[i].Key}={environment[i].Value}");
+            var envp = (byte**)memory.Alloc<nint>(environment.Count + 1);
+            for (int i = 0; i < environment.Count; i++) envp[i] = memory.Utf8($"{environment[i].Key}={environment[i].Value}");
 
             if (startInfo.RedirectStandardInput) pipes.Add(MakePipe(childReads: true, 0, where));
             if (startInfo.RedirectStandardOutput) pipes.Add(MakePipe(childReads: false, 1, where));
             if (startInfo.RedirectStandardError) pipes.Add(MakePipe(childReads: false, 2, where));
 
-            actions = Alloc(Libc.SpawnFileActionsSize);
+            actions = memory.AllocBytes(Libc.SpawnFileActionsSize);
             Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init", where);
             actionsInitialized = true;
             foreach ((_, int child, int target) in pipes) Check(Libc.SpawnFileActionsAddDup2(actions, child, target), "posix_spawn_file_actions_adddup2", where);
 
-            attributes = Alloc(Libc.SpawnAttributesSize);
+            attributes = memory.AllocBytes(Libc.SpawnAttributesSize);
             Check(Libc.SpawnAttributesInit(attributes), "posix_spawnattr_init", where);
             attributesInitialized = true;
-            void* none = Alloc(Libc.SigsetSize);
-            void* all = Alloc(Libc.SigsetSize);
+            void* none = memory.AllocBytes(Libc.SigsetSize);
+            void* all = memory.AllocBytes(Libc.SigsetSize);
             Libc.SigEmptySet(none);
             Libc.SigFillSet(all);
             Check(Libc.SpawnAttributesSetSignalMask(attributes, none), "posix_spawnattr_setsigmask", where);
             Check(Libc.SpawnAttributesSetSignalDefault(attributes, all), "posix_spawnattr_setsigdefault", where);
             Check(Libc.SpawnAttributesSetFlags(attributes, Libc.POSIX_SPAWN_SETSIGMASK | Libc.POSIX_SPAWN_SETSIGDEF), "posix_spawnattr_setflags", where);
 
-            var plan = (SwitchedWindow.SpawnPlan*)Alloc(sizeof(SwitchedWindow.SpawnPlan));
+            SwitchedWindow.SpawnPlan* plan = memory.Alloc<SwitchedWindow.SpawnPlan>();
             plan->Calls = SwitchedCalls.Real;
             plan->Strings = SwitchedWindow.ConstantStrings;
             plan->NetFd = netFd;
             plan->MountFd = mountFd;
-            plan->WorkingDirectory = Keep(workingDirectory);
-            plan->Path = Keep(program);
+            plan->WorkingDirectory = memory.Utf8(workingDirectory);
+            plan->Path = memory.Utf8(program);
             plan->FileActions = actions;
             plan->Attributes = attributes;
             plan->Argv = argv;
@@ -169,7 +157,6 @@ internal static unsafe class ChildSpawner
             }
             if (actionsInitialized) Libc.SpawnFileActionsDestroy(actions);
             if (attributesInitialized) Libc.SpawnAttributesDestroy(attributes);
-            foreach (nint p in allocations) NativeMemory.Free((void*)p);
         }
     }
 

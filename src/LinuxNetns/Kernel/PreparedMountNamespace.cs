@@ -70,73 +70,52 @@ internal sealed class PreparedMountNamespace : IDisposable
         // one); we keep read-only whenever the current /sys is, which also holds after a successful detach.
         bool readOnly = Libc.StatFsPath("/sys", out Libc.StatFs fs) == 0 && (fs.Flags & Libc.ST_RDONLY) != 0;
         int binds = etc.Entries.Length;
-        var strings = new List<nint>();
-        byte* Keep(string s)
+        using var memory = new NativeAllocations();
+        SwitchedWindow.BuildPlan* plan = memory.Alloc<SwitchedWindow.BuildPlan>();
+        var sources = (byte**)memory.Alloc<nint>(binds);
+        var targets = (byte**)memory.Alloc<nint>(binds);
+        int* errnos = memory.Alloc<int>(binds);
+        for (int i = 0; i < binds; i++)
         {
-            byte* p = SwitchedWindow.Utf8(s);
-            strings.Add((nint)p);
-            return p;
+            sources[i] = memory.Utf8(etc.Entries[i].Source);
+            targets[i] = memory.Utf8(etc.Entries[i].Target);
         }
-        var plan = (SwitchedWindow.BuildPlan*)NativeMemory.AllocZeroed((nuint)sizeof(SwitchedWindow.BuildPlan));
-        var sources = (byte**)NativeMemory.AllocZeroed((nuint)(sizeof(nint) * Math.Max(1, binds)));
-        var targets = (byte**)NativeMemory.AllocZeroed((nuint)(sizeof(nint) * Math.Max(1, binds)));
-        var errnos = (int*)NativeMemory.AllocZeroed((nuint)(sizeof(int) * Math.Max(1, binds)));
+        plan->Calls = SwitchedCalls.Real;
+        plan->Strings = SwitchedWindow.ConstantStrings;
+        plan->NetFd = netFd;
+        plan->PropagationFlags = (nuint)(Libc.MS_REC | (propagation == MountPropagation.Slave ? Libc.MS_SLAVE : Libc.MS_PRIVATE));
+        plan->SysfsFlags = readOnly ? (nuint)Libc.MS_RDONLY : 0;
+        plan->SysfsSource = memory.Utf8(sysfsSource);
+        plan->BindCount = binds;
+        plan->BindSources = sources;
+        plan->BindTargets = targets;
+        plan->BindErrnos = errnos;
+        plan->MountFd = -1;
+        plan->EventsFd = -1;
+
+        SwitchedWindow.Build(plan);
+
+        var mount = new SafeFdHandle(plan->MountFd);
+        var events = new SafeFdHandle(plan->EventsFd);
+        if (plan->FailedStep != SwitchedWindow.Step.None)
+        {
+            mount.Dispose();
+            events.Dispose();
+            throw ExecErrors.StepFailed(plan->FailedStep, plan->Errno, where, propagation);
+        }
+        NamespaceId id;
         try
         {
-            for (int i = 0; i < binds; i++)
-            {
-                sources[i] = Keep(etc.Entries[i].Source);
-                targets[i] = Keep(etc.Entries[i].Target);
-            }
-            plan->Calls = SwitchedCalls.Real;
-            plan->Strings = SwitchedWindow.ConstantStrings;
-            plan->NetFd = netFd;
-            plan->PropagationFlags = (nuint)(Libc.MS_REC | (propagation == MountPropagation.Slave ? Libc.MS_SLAVE : Libc.MS_PRIVATE));
-            plan->SysfsFlags = readOnly ? (nuint)Libc.MS_RDONLY : 0;
-            plan->SysfsSource = Keep(sysfsSource);
-            plan->BindCount = binds;
-            plan->BindSources = sources;
-            plan->BindTargets = targets;
-            plan->BindErrnos = errnos;
-            plan->MountFd = -1;
-            plan->EventsFd = -1;
-
-            SwitchedWindow.Build(plan);
-
-            var mount = new SafeFdHandle(plan->MountFd);
-            var events = new SafeFdHandle(plan->EventsFd);
-            if (plan->FailedStep != SwitchedWindow.Step.None)
-            {
-                mount.Dispose();
-                events.Dispose();
-                throw ExecErrors.StepFailed(plan->FailedStep, plan->Errno, where, propagation);
-            }
-            if (plan->Restored == 0)
-            {
-                // The window's thread has ended; what it made is still sound. Nothing of the process stayed switched.
-            }
-            NamespaceId id;
-            try
-            {
-                id = NamespaceFile.IdOf(mount, "/proc/thread-self/ns/mnt");
-            }
-            catch
-            {
-                mount.Dispose();
-                events.Dispose();
-                throw;
-            }
-            return new PreparedMountNamespace(mount, events, id, generation, etc,
-                new ReadOnlySpan<int>(errnos, binds).ToArray(), readOnly);
+            id = NamespaceFile.IdOf(mount, "/proc/thread-self/ns/mnt");
         }
-        finally
+        catch
         {
-            foreach (nint p in strings) NativeMemory.Free((void*)p);
-            NativeMemory.Free(sources);
-            NativeMemory.Free(targets);
-            NativeMemory.Free(errnos);
-            NativeMemory.Free(plan);
+            mount.Dispose();
+            events.Dispose();
+            throw;
         }
+        return new PreparedMountNamespace(mount, events, id, generation, etc,
+            new ReadOnlySpan<int>(errnos, binds).ToArray(), readOnly);
     }
 
     /// <summary>

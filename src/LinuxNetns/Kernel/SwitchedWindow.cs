@@ -385,24 +385,14 @@ internal static unsafe class SwitchedWindow
     private static Strings* MakeConstants()
     {
         var s = (Strings*)NativeMemory.AllocZeroed((nuint)sizeof(Strings));
-        s->ThreadNet = Utf8("/proc/thread-self/ns/net");
-        s->ThreadMount = Utf8("/proc/thread-self/ns/mnt");
-        s->ThreadMountInfo = Utf8("/proc/thread-self/mountinfo");
-        s->Root = Utf8("/");
-        s->Sys = Utf8("/sys");
-        s->Sysfs = Utf8("sysfs");
-        s->None = Utf8("none");
-        s->Empty = Utf8("");
+        s->ThreadNet = NativeAllocations.CopyUtf8("/proc/thread-self/ns/net");
+        s->ThreadMount = NativeAllocations.CopyUtf8("/proc/thread-self/ns/mnt");
+        s->ThreadMountInfo = NativeAllocations.CopyUtf8("/proc/thread-self/mountinfo");
+        s->Root = NativeAllocations.CopyUtf8("/");
+        s->Sys = NativeAllocations.CopyUtf8("/sys");
+        s->Sysfs = NativeAllocations.CopyUtf8("sysfs");
+        s->None = NativeAllocations.CopyUtf8("none");
+        s->Empty = NativeAllocations.CopyUtf8("");
         return s;
-    }
-
-    /// <summary>A NUL-terminated UTF-8 copy in unmanaged memory; the caller frees it with <see cref="NativeMemory.Free"/>.</summary>
-    public static byte* Utf8(string value)
-    {
-        int length = System.Text.Encoding.UTF8.GetByteCount(value);
-        var p = (byte*)NativeMemory.Alloc((nuint)length + 1);
-        System.Text.Encoding.UTF8.GetBytes(value, new Span<byte>(p, length));
-        p[length] = 0;
-        return p;
     }
 }
