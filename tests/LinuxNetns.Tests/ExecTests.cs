@@ -9,12 +9,7 @@ namespace LinuxNetns.Tests;
 /// <summary>ExecInNamespace, compared with the real <c>ip netns exec</c>.</summary>
 public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
 {
-    private static ProcessStartInfo Psi(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        return psi;
-    }
+    private static ProcessStartInfo Psi(string file, params string[] args) => Shell.StartInfo(file, args);
 
     private static async Task<string> Out(NetworkNamespace ns, string file, params string[] args)
     {

@@ -11,12 +11,7 @@ namespace LinuxNetns.Tests;
 /// </summary>
 public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : NamespaceTest
 {
-    private static ProcessStartInfo Psi(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        return psi;
-    }
+    private static ProcessStartInfo Psi(string file, params string[] args) => Shell.StartInfo(file, args);
 
     private static string MountNamespaceOf(int pid) => new FileInfo($"/proc/{pid}/ns/mnt").LinkTarget!;
 

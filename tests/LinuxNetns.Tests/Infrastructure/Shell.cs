@@ -17,16 +17,20 @@ public static class Shell
 {
     public static ShellResult Run(string file, params string[] args) => RunWithInput(file, null, args);
 
+    /// <summary>A program and its arguments as they are (no shell, nothing redirected).</summary>
+    public static ProcessStartInfo StartInfo(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false };
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
     public static ShellResult RunWithInput(string file, string? stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = stdin is not null,
-            UseShellExecute = false,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
+        ProcessStartInfo psi = StartInfo(file, args);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = stdin is not null;
         using Process p = Process.Start(psi)!;
         if (stdin is not null)
         {
