@@ -1,4 +1,6 @@
-using LinuxNetns.Kernel;
+using LinuxNetns.Exec;
+using LinuxNetns.Mounts;
+using LinuxNetns.Threads;
 
 namespace LinuxNetns;
 

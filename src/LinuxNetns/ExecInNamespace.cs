@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using LinuxNetns.Exec;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
 using LinuxNetns.Logging;
+using LinuxNetns.Mounts;
+using LinuxNetns.Threads;
 using Microsoft.Extensions.Logging;
 
 namespace LinuxNetns;

@@ -1,4 +1,5 @@
-using LinuxNetns.Kernel;
+using LinuxNetns.Exec;
+using LinuxNetns.Threads;
 
 namespace LinuxNetns;
 

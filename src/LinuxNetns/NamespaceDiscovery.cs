@@ -1,5 +1,8 @@
 using System.Collections;
-using LinuxNetns.Kernel;
+using LinuxNetns.Discovery;
+using LinuxNetns.Exec;
+using LinuxNetns.Mounts;
+using LinuxNetns.Threads;
 
 namespace LinuxNetns;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
 
 namespace LinuxNetns;
 

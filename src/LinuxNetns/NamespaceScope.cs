@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
-using LinuxNetns.Kernel;
+using LinuxNetns.Exec;
+using LinuxNetns.Threads;
 
 namespace LinuxNetns;
 

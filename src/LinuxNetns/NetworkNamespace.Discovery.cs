@@ -1,5 +1,5 @@
+using LinuxNetns.Discovery;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
 
 namespace LinuxNetns;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
+using LinuxNetns.Mounts;
+using LinuxNetns.Nsfs;
 
 namespace LinuxNetns;
 

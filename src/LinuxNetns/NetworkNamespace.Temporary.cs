@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
 using LinuxNetns.Logging;
+using LinuxNetns.Mounts;
 
 namespace LinuxNetns;
 

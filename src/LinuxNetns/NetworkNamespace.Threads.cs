@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
-using LinuxNetns.Kernel;
+using LinuxNetns.Threads;
 
 namespace LinuxNetns;
 

@@ -1,7 +1,10 @@
 using System.Runtime.InteropServices;
+using LinuxNetns.Exec;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
 using LinuxNetns.Logging;
+using LinuxNetns.Mounts;
+using LinuxNetns.Nsfs;
+using LinuxNetns.Threads;
 
 namespace LinuxNetns;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using LinuxNetns.Kernel;
+using LinuxNetns.Nsfs;
+using LinuxNetns.Threads;
 using LinuxNetns.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;

@@ -232,7 +232,7 @@ public sealed class FoundationTests : NamespaceTest
             FluentActions.Invoking(() => NetworkNamespace.Open(name)).Should().Throw<NotANetworkNamespaceException>()
                 .Where(e => e.Problem == PlaceholderProblem.AddInProgress && e.Message.Contains("do not delete it"));
             // Still empty seconds later: an add that crashed.
-            Thread.Sleep(TimeSpan.FromSeconds(LinuxNetns.Kernel.NamespaceFile.AddInProgressSeconds + 1));
+            Thread.Sleep(TimeSpan.FromSeconds(LinuxNetns.Nsfs.NamespaceFile.AddInProgressSeconds + 1));
             FluentActions.Invoking(() => NetworkNamespace.Open(name)).Should().Throw<NotANetworkNamespaceException>()
                 .Where(e => e.Problem == PlaceholderProblem.Stale && e.Message.Contains("crashed"));
         }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LinuxNetns.Kernel;
+using LinuxNetns.Exec;
 using LinuxNetns.Tests.Infrastructure;
 using Xunit.Abstractions;
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace LinuxNetns.Interop;
 
 /// <summary>
-/// The libc functions that <see cref="Kernel.SwitchedWindow"/> calls while its thread is in another namespace, as
+/// The libc functions that <see cref="Exec.SwitchedWindow"/> calls while its thread is in another namespace, as
 /// unmanaged function pointers resolved at home: a call through one is an inline transition to native code, with
 /// no managed wrapper that could be counted for tiering, no marshalling stub to generate and nothing to allocate
 /// (docs/exec.md, "No managed code while switched").

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using LinuxNetns.Exec;
 using LinuxNetns.Interop;
-using LinuxNetns.Kernel;
 using LinuxNetns.Logging;
+using LinuxNetns.Nsfs;
 using Microsoft.Extensions.Logging;
 
 namespace LinuxNetns.Netlink;

@@ -1,4 +1,4 @@
-using LinuxNetns.Kernel;
+using LinuxNetns.Mounts;
 
 namespace LinuxNetns.Tests.Infrastructure;
 

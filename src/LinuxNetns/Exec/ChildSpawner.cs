@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 using System.Text;
 using LinuxNetns.Interop;
 using Microsoft.Win32.SafeHandles;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Exec;
 
 /// <summary>
 /// Starts an exec's child: at home, everything <c>posix_spawn</c> needs (argv, envp, the working directory, pipes for

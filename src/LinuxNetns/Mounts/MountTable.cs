@@ -1,4 +1,6 @@
-namespace LinuxNetns.Kernel;
+using LinuxNetns.Nsfs;
+
+namespace LinuxNetns.Mounts;
 
 /// <summary>Reads <c>/proc/PID/mountinfo</c>, for diagnostics only.</summary>
 internal static class MountTable

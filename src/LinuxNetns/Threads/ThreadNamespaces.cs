@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using LinuxNetns.Interop;
+using LinuxNetns.Nsfs;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// The calling thread's namespaces. Always <c>/proc/thread-self</c>: <c>setns</c> and <c>unshare</c> change only the

@@ -1,8 +1,9 @@
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
 using Microsoft.Extensions.Logging;
+using LinuxNetns.Exec;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Mounts;
 
 /// <summary>
 /// Makes the run directory a shared mount point, as iproute2 does before every add and attach: mounts made

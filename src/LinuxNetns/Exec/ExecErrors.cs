@@ -1,4 +1,4 @@
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Exec;
 
 /// <summary>The exception for a failed step of an exec window, naming the step as iproute2's messages do.</summary>
 internal static class ExecErrors

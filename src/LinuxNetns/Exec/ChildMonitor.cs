@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using LinuxNetns.Interop;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Exec;
 
 /// <summary>
 /// The library's thread that reaps the children of <see cref="ExecInNamespace"/> and notices changes of the host's

@@ -1,8 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using LinuxNetns.Exec;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// Keeps the runtime's tiered-compilation worker (".NET Tiered Compilation Worker") alive across a hand-off to a

@@ -3,8 +3,9 @@ using System.Threading.Channels;
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
 using Microsoft.Extensions.Logging;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Mounts;
 
 /// <summary>
 /// Watches the run directory with inotify (IN_CREATE | IN_DELETE, as <c>ip netns monitor</c> does) and hands the

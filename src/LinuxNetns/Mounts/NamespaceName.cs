@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Mounts;
 
 /// <summary>iproute2's rule for namespace names (ip/ipnetns.c), plus: no NUL.</summary>
 internal static class NamespaceName

@@ -1,8 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using LinuxNetns.Interop;
+using LinuxNetns.Nsfs;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Exec;
 
 /// <summary>
 /// The only code of an exec that runs in another namespace (docs/exec.md): on the library's window thread (born at

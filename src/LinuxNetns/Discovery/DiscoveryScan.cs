@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.IO.Enumeration;
 using LinuxNetns.Interop;
+using LinuxNetns.Mounts;
 using LinuxNetns.Netlink;
+using LinuxNetns.Nsfs;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Discovery;
 
 /// <summary>
 /// One run of <see cref="NamespaceDiscovery.Discover(NetworkNamespaceOptions, DiscoverySources)"/> (docs/kernel.md §13):

@@ -1,6 +1,6 @@
 using LinuxNetns.Interop;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Nsfs;
 
 /// <summary>
 /// Opens a process's network namespace so that a reused pid can never hand out another process's namespace

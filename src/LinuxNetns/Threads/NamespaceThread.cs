@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using LinuxNetns.Interop;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// A dedicated OS thread that lives in one network namespace and runs work items for callers, one at a time.

@@ -1,4 +1,4 @@
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// Starts the library's own threads from the home thread. A thread is born in the namespaces of the thread that

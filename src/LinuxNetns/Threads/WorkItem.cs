@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>A unit of work handed to a <see cref="NamespaceThread"/>; the caller waits for it to complete.</summary>
 internal abstract class WorkItem

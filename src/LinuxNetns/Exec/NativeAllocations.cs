@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Exec;
 
 /// <summary>
 /// Unmanaged memory for one exec window's plan (strings, arrays, opaque libc structures), all freed together on

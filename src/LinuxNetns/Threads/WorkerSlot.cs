@@ -1,6 +1,6 @@
 using LinuxNetns.Interop;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// At most one <see cref="NamespaceThread"/> for one namespace, started on demand and replaced when it has ended

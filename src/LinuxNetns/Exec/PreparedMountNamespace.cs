@@ -2,8 +2,10 @@ using System.Runtime.InteropServices;
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
 using Microsoft.Extensions.Logging;
+using LinuxNetns.Nsfs;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Exec;
 
 /// <summary>
 /// The mount namespace an exec's child runs in (docs/exec.md, "The prepared mount namespace"): made once per network

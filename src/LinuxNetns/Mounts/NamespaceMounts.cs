@@ -1,8 +1,10 @@
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
 using Microsoft.Extensions.Logging;
+using LinuxNetns.Exec;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Mounts;
 
 /// <summary>
 /// The iproute2 sequences that pin a namespace under a name, and remove it (docs/kernel.md §10): run directory made

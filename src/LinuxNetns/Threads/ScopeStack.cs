@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
+using LinuxNetns.Exec;
 using LinuxNetns.Interop;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// The calling thread's stack of <see cref="NamespaceScope"/>s. Per thread, allocated once; entering and leaving

@@ -1,6 +1,8 @@
 using LinuxNetns.Interop;
+using LinuxNetns.Mounts;
+using LinuxNetns.Threads;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Nsfs;
 
 /// <summary>Opens nsfs files and checks that they are what they claim to be (docs/kernel.md §8, §9).</summary>
 internal static class NamespaceFile

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using LinuxNetns.Interop;
 
-namespace LinuxNetns.Kernel;
+namespace LinuxNetns.Threads;
 
 /// <summary>
 /// The namespace links of one thread (its <c>/proc/PID/task/TID/ns</c> directory, opened by the thread itself), read
