@@ -7,8 +7,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 count=${1:-100}
 rounds=${2:-10}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build "$repo/samples/netns" -c Release -o "$repo/samples/netns/bin/all-exec" >/dev/null
-tool="$repo/samples/netns/bin/all-exec/netns"
+dotnet build "$repo/src/LinuxNetns.Tool" -c Release -o "$repo/src/LinuxNetns.Tool/bin/all-exec" >/dev/null
+tool="$repo/src/LinuxNetns.Tool/bin/all-exec/netns"
 unshare --mount --propagation private bash -s "$tool" "$count" "$rounds" <<'SANDBOX'
 set -euo pipefail
 tool=$1 count=$2 rounds=$3
