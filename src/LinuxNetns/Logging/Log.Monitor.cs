@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LinuxNetns.Logging;
 
-// Monitor and the query helpers behind the netns tool (EventIds 60-69).
+// The run-directory monitor, NetworkNamespace.Monitor (EventIds 60-69).
 internal static partial class Log
 {
     [LoggerMessage(EventId = 60, Level = LogLevel.Debug, Message = "Watching {RunDirectory} with inotify (IN_CREATE | IN_DELETE)")]
