@@ -211,6 +211,7 @@ public static class ExecInNamespace
         NamespaceProcess process;
         try
         {
+            // Held for the whole exec: the windows' unmanaged plans carry its raw number.
             fd.DangerousAddRef(ref added); // ObjectDisposedException for a disposed namespace
             PreparedMountNamespace prepared = PreparedMountNamespace.Cache.Acquire(ns, fd.Fd, etcDirectory, etcName ?? ns.Name ?? "sysfs",
                 options.MountPropagation, byName, log);

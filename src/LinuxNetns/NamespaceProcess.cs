@@ -84,11 +84,9 @@ public sealed class NamespaceProcess : IDisposable
         // The descendants first found, then the child killed (through its pidfd), then them: killed first, the
         // child's children would be re-parented and no longer found below it.
         List<int> descendants = entireProcessTree ? Descendants(Id) : [];
-        bool added = false;
         try
         {
-            _pidfd.DangerousAddRef(ref added);
-            if (Libc.PidfdSendSignal(_pidfd.Fd, Libc.SIGKILL) != 0)
+            if (Libc.PidfdSendSignal(_pidfd, Libc.SIGKILL) != 0)
             {
                 int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
                 if (errno != Libc.ESRCH) throw Errno.Exception("kill (pidfd_send_signal SIGKILL)", $"process {Id}", errno);
@@ -97,10 +95,6 @@ public sealed class NamespaceProcess : IDisposable
         catch (ObjectDisposedException)
         {
             return; // reaped: it has exited
-        }
-        finally
-        {
-            if (added) _pidfd.DangerousRelease();
         }
         foreach (int pid in descendants) Libc.Kill(pid, Libc.SIGKILL);
     }

@@ -313,7 +313,7 @@ internal sealed class DiscoveryScan
             }
             using (fd)
             {
-                if (Libc.FStat(fd.Fd, out Libc.StatX st) != 0)
+                if (Libc.FStat(fd, out Libc.StatX st) != 0)
                 {
                     Count(Libc.LastErrno);
                     continue;
@@ -359,11 +359,11 @@ internal sealed class DiscoveryScan
         }
         using (fd)
         {
-            int user = Libc.Ioctl(fd.Fd, Libc.NS_GET_USERNS);
+            int user = Libc.Ioctl(fd, Libc.NS_GET_USERNS);
             if (user >= 0)
             {
                 using var userFd = new SafeFdHandle(user);
-                if (Libc.FStat(user, out Libc.StatX st) == 0) owner = new NamespaceId(st.Dev, st.Ino);
+                if (Libc.FStat(userFd, out Libc.StatX st) == 0) owner = new NamespaceId(st.Dev, st.Ino);
                 else Count(Libc.LastErrno);
             }
             else
@@ -401,7 +401,7 @@ internal sealed class DiscoveryScan
                 if (failures.Count < 4) failures.Add($"{candidate}: {Errno.Name(errno)}");
                 continue;
             }
-            if (Libc.FStat(fd.Fd, out Libc.StatX st) == 0 && new NamespaceId(st.Dev, st.Ino) == id)
+            if (Libc.FStat(fd, out Libc.StatX st) == 0 && new NamespaceId(st.Dev, st.Ino) == id)
             {
                 path = candidate;
                 name = candidateName;

@@ -27,7 +27,7 @@ internal static class ChildMonitor
             wake = s_wake ??= Start();
             Watched.Add(child);
         }
-        Libc.SignalEventFd(wake.Fd); // never closed: it lives as long as the process
+        Libc.SignalEventFd(wake); // never closed: it lives as long as the process
     }
 
     private static SafeFdHandle Start()
@@ -65,7 +65,7 @@ internal static class ChildMonitor
 
             if (Libc.Poll(fds.AsSpan(0, children.Count + 2), -1) < 0) continue; // EINTR
 
-            if (fds[0].ReturnedEvents != 0) Libc.Read(wake.Fd, counter);
+            if (fds[0].ReturnedEvents != 0) Libc.Read(wake, counter);
             if ((fds[1].ReturnedEvents & (Libc.POLLPRI | Libc.POLLERR)) != 0) PreparedMountNamespace.Cache.HostMountsChanged();
             for (int i = 0; i < children.Count; i++)
             {

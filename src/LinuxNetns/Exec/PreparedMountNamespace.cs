@@ -218,6 +218,7 @@ internal sealed class PreparedMountNamespace : IDisposable
 
         private static void AddRef(PreparedMountNamespace entry)
         {
+            // Released by the exec that acquired it, once its plan (which carries the raw number) is spent.
             bool added = false;
             entry.Mount.DangerousAddRef(ref added);
         }

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace LinuxNetns.Interop;
 
 // What NamespaceDiscovery needs: lookups relative to an open /proc/PID directory (so that every answer is about the
@@ -10,37 +8,15 @@ internal static unsafe partial class Libc
     public const nuint NS_GET_USERNS = 0xb701;
 
     /// <summary>statx(2) of <paramref name="relative"/> under the open directory <paramref name="dir"/>, following links.</summary>
-    public static int StatAt(SafeFdHandle dir, string relative, out StatX result)
-    {
-        using var p = new Utf8Path(relative);
-        bool added = false;
-        try
-        {
-            dir.DangerousAddRef(ref added);
-            fixed (StatX* r = &result)
-            {
-                return StatxImport(dir.Fd, p.Pointer, 0, STATX_BASIC_STATS, r);
-            }
-        }
-        finally
-        {
-            if (added) dir.DangerousRelease();
-        }
-    }
+    public static int StatAt(SafeFdHandle dir, string relative, out StatX result) => StatAt(dir, relative, 0, out result);
 
     /// <summary>readlinkat(2) of <paramref name="relative"/> under <paramref name="dir"/> into <paramref name="buffer"/>: the length, or -1 with errno.</summary>
     public static int ReadLinkAt(SafeFdHandle dir, string relative, Span<byte> buffer)
     {
         using var p = new Utf8Path(relative);
-        bool added = false;
-        try
+        fixed (byte* b = buffer)
         {
-            dir.DangerousAddRef(ref added);
-            return ReadlinkAt(dir.Fd, p.Pointer, buffer);
-        }
-        finally
-        {
-            if (added) dir.DangerousRelease();
+            return (int)ReadlinkatImport(dir, p.Pointer, b, (nuint)buffer.Length);
         }
     }
 }

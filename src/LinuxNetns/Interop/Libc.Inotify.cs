@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace LinuxNetns.Interop;
 
 // inotify(7) on the run directory (ip netns monitor), and what a watcher thread needs to wait on it and be woken:
-// poll(2), an eventfd(2), read(2)/write(2) on raw descriptors.
+// poll(2), an eventfd(2), read(2)/write(2).
 internal static unsafe partial class Libc
 {
     public const int EMFILE = 24;
@@ -47,7 +47,7 @@ internal static unsafe partial class Libc
     private static partial int InotifyInit1Import(int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "inotify_add_watch", SetLastError = true)]
-    private static partial int InotifyAddWatchImport(int fd, byte* path, uint mask);
+    private static partial int InotifyAddWatchImport(SafeFdHandle fd, byte* path, uint mask);
 
     [LibraryImport(LibraryName, EntryPoint = "eventfd", SetLastError = true)]
     private static partial int EventfdImport(uint initval, int flags);
@@ -56,10 +56,10 @@ internal static unsafe partial class Libc
     private static partial int PollImport(PollFd* fds, nuint count, int timeout);
 
     [LibraryImport(LibraryName, EntryPoint = "read", SetLastError = true)]
-    private static partial nint ReadImport(int fd, byte* buffer, nuint count);
+    private static partial nint ReadImport(SafeFdHandle fd, byte* buffer, nuint count);
 
     [LibraryImport(LibraryName, EntryPoint = "write", SetLastError = true)]
-    private static partial nint WriteImport(int fd, byte* buffer, nuint count);
+    private static partial nint WriteImport(SafeFdHandle fd, byte* buffer, nuint count);
 
     /// <summary>inotify_init1(2) with IN_CLOEXEC always added.</summary>
     public static SafeFdHandle InotifyInit(int flags) => new(InotifyInit1Import(flags | IN_CLOEXEC));
@@ -68,22 +68,13 @@ internal static unsafe partial class Libc
     public static int InotifyAddWatch(SafeFdHandle fd, string path, uint mask)
     {
         using var p = new Utf8Path(path);
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            return InotifyAddWatchImport(fd.Fd, p.Pointer, mask);
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
+        return InotifyAddWatchImport(fd, p.Pointer, mask);
     }
 
     /// <summary>eventfd(2) with EFD_CLOEXEC always added.</summary>
     public static SafeFdHandle EventFd(int flags) => new(EventfdImport(0, flags | EFD_CLOEXEC));
 
-    /// <summary>poll(2) on raw descriptors the caller keeps open; the number of ready descriptors or -1.</summary>
+    /// <summary>poll(2); the number of ready descriptors or -1. struct pollfd holds raw numbers: the caller keeps their handles open.</summary>
     public static int Poll(Span<PollFd> fds, int timeoutMilliseconds)
     {
         fixed (PollFd* p = fds)
@@ -92,8 +83,8 @@ internal static unsafe partial class Libc
         }
     }
 
-    /// <summary>read(2) on a raw descriptor the caller keeps open; the byte count or -1.</summary>
-    public static int Read(int fd, Span<byte> buffer)
+    /// <summary>read(2); the byte count or -1.</summary>
+    public static int Read(SafeFdHandle fd, Span<byte> buffer)
     {
         fixed (byte* b = buffer)
         {
@@ -102,7 +93,7 @@ internal static unsafe partial class Libc
     }
 
     /// <summary>Adds 1 to an eventfd counter (wakes whoever polls it); the byte count or -1.</summary>
-    public static int SignalEventFd(int fd)
+    public static int SignalEventFd(SafeFdHandle fd)
     {
         ulong one = 1;
         return (int)WriteImport(fd, (byte*)&one, sizeof(ulong));

@@ -43,67 +43,49 @@ internal static unsafe partial class Libc
         public uint Groups;
     }
 
+    // AggressiveOptimization: a socket is opened on a namespace's Run worker (NetlinkSocket.OpenIn), whose library
+    // code is never call-counted; the framework code the wrappers call is covered there by TieringWorkerGuard.
     [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int SocketImport(int domain, int type, int protocol);
+    private static partial SafeFdHandle SocketImport(int domain, int type, int protocol);
 
     [LibraryImport(LibraryName, EntryPoint = "bind", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int BindImport(int fd, SockAddrNetlink* address, uint length);
+    private static partial int BindImport(SafeFdHandle fd, SockAddrNetlink* address, uint length);
 
     [LibraryImport(LibraryName, EntryPoint = "getsockname", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int GetsocknameImport(int fd, SockAddrNetlink* address, uint* length);
+    private static partial int GetsocknameImport(SafeFdHandle fd, SockAddrNetlink* address, uint* length);
 
     [LibraryImport(LibraryName, EntryPoint = "setsockopt", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int SetsockoptImport(int fd, int level, int name, void* value, uint length);
+    private static partial int SetsockoptImport(SafeFdHandle fd, int level, int name, void* value, uint length);
 
     [LibraryImport(LibraryName, EntryPoint = "send", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial nint SendImport(int fd, byte* buffer, nuint length, int flags);
+    private static partial nint SendImport(SafeFdHandle fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport(LibraryName, EntryPoint = "recv", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial nint RecvImport(int fd, byte* buffer, nuint length, int flags);
+    private static partial nint RecvImport(SafeFdHandle fd, byte* buffer, nuint length, int flags);
 
     /// <summary>A NETLINK_ROUTE socket in the calling thread's network namespace (SOCK_CLOEXEC); invalid on failure.</summary>
     public static SafeFdHandle OpenRouteNetlinkSocket() =>
-        new(SocketImport(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+        SocketImport(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 
     /// <summary>Binds a netlink socket to a kernel-chosen port id and returns that id; -1 on failure (errno kept).</summary>
     public static long BindNetlink(SafeFdHandle fd)
     {
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            var address = new SockAddrNetlink { Family = AF_NETLINK };
-            if (BindImport(fd.Fd, &address, (uint)sizeof(SockAddrNetlink)) != 0) return -1;
-            uint length = (uint)sizeof(SockAddrNetlink);
-            if (GetsocknameImport(fd.Fd, &address, &length) != 0) return -1;
-            return address.PortId;
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
+        var address = new SockAddrNetlink { Family = AF_NETLINK };
+        if (BindImport(fd, &address, (uint)sizeof(SockAddrNetlink)) != 0) return -1;
+        uint length = (uint)sizeof(SockAddrNetlink);
+        if (GetsocknameImport(fd, &address, &length) != 0) return -1;
+        return address.PortId;
     }
 
     /// <summary>setsockopt(2) with an int value.</summary>
-    public static int SetSocketOption(SafeFdHandle fd, int level, int name, int value)
-    {
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            return SetsockoptImport(fd.Fd, level, name, &value, sizeof(int));
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
-    }
+    public static int SetSocketOption(SafeFdHandle fd, int level, int name, int value) =>
+        SetsockoptImport(fd, level, name, &value, sizeof(int));
 
     /// <summary>struct timeval (time_t and suseconds_t are C longs).</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -118,51 +100,24 @@ internal static unsafe partial class Libc
     {
         long micros = (long)(timeout.Ticks / TimeSpan.TicksPerMicrosecond);
         var value = new TimeVal { Seconds = (nint)(micros / 1_000_000), Microseconds = (nint)(micros % 1_000_000) };
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            return SetsockoptImport(fd.Fd, SOL_SOCKET, SO_RCVTIMEO, &value, (uint)sizeof(TimeVal));
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
+        return SetsockoptImport(fd, SOL_SOCKET, SO_RCVTIMEO, &value, (uint)sizeof(TimeVal));
     }
 
     /// <summary>send(2) of a whole buffer; returns the byte count or -1 (errno kept).</summary>
     public static long Send(SafeFdHandle fd, ReadOnlySpan<byte> data)
     {
-        bool added = false;
-        try
+        fixed (byte* p = data)
         {
-            fd.DangerousAddRef(ref added);
-            fixed (byte* p = data)
-            {
-                return SendImport(fd.Fd, p, (nuint)data.Length, 0);
-            }
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
+            return SendImport(fd, p, (nuint)data.Length, 0);
         }
     }
 
     /// <summary>recv(2); with MSG_TRUNC returns the datagram's real length even if larger than the buffer.</summary>
     public static long Receive(SafeFdHandle fd, Span<byte> buffer, int flags)
     {
-        bool added = false;
-        try
+        fixed (byte* p = buffer)
         {
-            fd.DangerousAddRef(ref added);
-            fixed (byte* p = buffer)
-            {
-                return RecvImport(fd.Fd, p, (nuint)buffer.Length, flags);
-            }
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
+            return RecvImport(fd, p, (nuint)buffer.Length, flags);
         }
     }
 }

@@ -49,7 +49,10 @@ internal static unsafe partial class Libc
     private static partial int KillImport(int pid, int signal);
 
     [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true)]
-    private static partial nint Syscall4Import(nint number, nint a, nint b, nint c, nint d);
+    private static partial nint PidfdOpenImport(nint number, nint pid, nint flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint PidfdSendSignalImport(nint number, SafeFdHandle pidfd, nint signal, nint info, nint flags);
 
     [LibraryImport(LibraryName, EntryPoint = "posix_spawn_file_actions_init")]
     public static partial int SpawnFileActionsInit(void* actions);
@@ -104,8 +107,8 @@ internal static unsafe partial class Libc
     public static int Kill(int pid, int signal) => KillImport(pid, signal);
 
     /// <summary>pidfd_open(2) with no flags (its descriptor is always close-on-exec); -1 with errno.</summary>
-    public static int PidfdOpen(int pid) => (int)Syscall4Import(SysPidfdOpen, pid, 0, 0, 0);
+    public static int PidfdOpen(int pid) => (int)PidfdOpenImport(SysPidfdOpen, pid, 0);
 
     /// <summary>pidfd_send_signal(2): signals exactly the process the descriptor refers to, never a reused pid.</summary>
-    public static int PidfdSendSignal(int pidfd, int signal) => (int)Syscall4Import(SysPidfdSendSignal, pidfd, signal, 0, 0);
+    public static int PidfdSendSignal(SafeFdHandle pidfd, int signal) => (int)PidfdSendSignalImport(SysPidfdSendSignal, pidfd, signal, 0, 0);
 }

@@ -9,12 +9,9 @@ namespace LinuxNetns.Interop;
 /// descriptors in <see cref="SafeFdHandle"/>. Every descriptor is opened with O_CLOEXEC.
 /// </summary>
 /// <remarks>
-/// The helpers used while a thread is switched into another namespace are marked
-/// <see cref="MethodImplOptions.AggressiveOptimization"/>: such methods are compiled once, fully optimized,
-/// and never counted for tiering, so calling them cannot make the runtime start its tiered-compilation worker
-/// thread from a switched thread (a thread is born in the namespaces of the thread that creates it).
-/// The raw imports carry it too: <c>[LibraryImport]</c> generates a managed wrapper (errno handling) that would
-/// otherwise be call-counted like any method; the attribute on the declaration applies to that wrapper.
+/// Nothing here may be called while a thread is switched into another namespace: the generated wrappers run
+/// framework code (errno handling, SafeHandle reference counts) that is call-counted for tiering and may be compiled
+/// on first use. Switched code calls <see cref="SwitchedCalls"/> instead.
 /// </remarks>
 internal static unsafe partial class Libc
 {
@@ -149,67 +146,50 @@ internal static unsafe partial class Libc
         private fixed long _spare[4];
     }
 
-    // ---- raw imports ----------------------------------------------------------------------------
+    // ---- imports --------------------------------------------------------------------------------
+    // One import per function. A descriptor the caller owns is passed as its SafeFdHandle: the generated marshaller
+    // holds a reference for the call, so a concurrent Dispose cannot close (and the kernel reuse) the number mid-call.
+    // What a switched thread calls is not here but in SwitchedCalls (their rule is in its comment).
 
     [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int OpenImport(byte* path, int flags, uint mode);
+    private static partial SafeFdHandle OpenImport(byte* path, int flags, uint mode);
 
+    // Raw: SafeFdHandle.ReleaseHandle closes through it, and exec closes pipe ends it has not wrapped.
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int CloseImport(int fd);
 
     [LibraryImport(LibraryName, EntryPoint = "mkdir", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int MkdirImport(byte* path, uint mode);
 
     [LibraryImport(LibraryName, EntryPoint = "unlink", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int UnlinkImport(byte* path);
 
     [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int FlockImport(int fd, int operation);
+    private static partial int FlockImport(SafeFdHandle fd, int operation);
 
     [LibraryImport(LibraryName, EntryPoint = "mount", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int MountImport(byte* source, byte* target, byte* fstype, nuint flags, void* data);
 
     [LibraryImport(LibraryName, EntryPoint = "umount2", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int Umount2Import(byte* target, int flags);
 
-    [LibraryImport(LibraryName, EntryPoint = "unshare", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int UnshareImport(int flags);
-
-    [LibraryImport(LibraryName, EntryPoint = "setns", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int SetnsImport(int fd, int nstype);
-
     [LibraryImport(LibraryName, EntryPoint = "statx", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int StatxImport(int dirfd, byte* path, int flags, uint mask, StatX* buffer);
+    private static partial int StatxImport(SafeFdHandle dirfd, byte* path, int flags, uint mask, StatX* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "fstatfs", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int FstatfsImport(int fd, StatFs* buffer);
+    private static partial int FstatfsImport(SafeFdHandle fd, StatFs* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "statfs", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial int StatfsImport(byte* path, StatFs* buffer);
 
     [LibraryImport(LibraryName, EntryPoint = "ioctl", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial int IoctlImport(int fd, nuint request);
+    private static partial int IoctlImport(SafeFdHandle fd, nuint request);
 
     [LibraryImport(LibraryName, EntryPoint = "readlinkat", SetLastError = true)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial nint ReadlinkatImport(int dirfd, byte* path, byte* buffer, nuint size);
+    private static partial nint ReadlinkatImport(SafeFdHandle dirfd, byte* path, byte* buffer, nuint size);
 
     // gettid(3) is glibc 2.30+ only (RHEL 8 has 2.28): use syscall(2) with the architecture's number.
     [LibraryImport(LibraryName, EntryPoint = "syscall")]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static partial nint SyscallImport(nint number);
 
     private static readonly nint SysGettid = RuntimeInformation.ProcessArchitecture switch
@@ -218,6 +198,9 @@ internal static unsafe partial class Libc
         Architecture.Arm => 224,
         _ => 186, // x86_64
     };
+
+    /// <summary>AT_FDCWD as a handle, for the *at calls on paths: never closed, and valid (not -1) for the marshaller.</summary>
+    private static readonly SafeFdHandle CurrentDirectory = new(AT_FDCWD, ownsHandle: false);
 
     // ---- helpers --------------------------------------------------------------------------------
 
@@ -228,22 +211,10 @@ internal static unsafe partial class Libc
     public static SafeFdHandle Open(string path, int flags, uint mode = 0)
     {
         using var p = new Utf8Path(path);
-        return Open(p.Pointer, flags, mode);
+        return OpenImport(p.Pointer, flags | O_CLOEXEC, mode);
     }
 
-    /// <inheritdoc cref="Open(string, int, uint)"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static SafeFdHandle Open(byte* path, int flags, uint mode = 0)
-    {
-        int fd = OpenImport(path, flags | O_CLOEXEC, mode);
-        return new SafeFdHandle(fd);
-    }
-
-    /// <summary>open(2) returning the raw descriptor (O_CLOEXEC added); the caller must <see cref="CloseRaw"/> it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int OpenRaw(byte* path, int flags) => OpenImport(path, flags | O_CLOEXEC, 0);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>close(2) of a descriptor no SafeFdHandle owns.</summary>
     public static int CloseRaw(int fd) => CloseImport(fd);
 
     public static int Mkdir(string path, uint mode)
@@ -258,19 +229,7 @@ internal static unsafe partial class Libc
         return UnlinkImport(p.Pointer);
     }
 
-    public static int Flock(SafeFdHandle fd, int operation)
-    {
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            return FlockImport(fd.Fd, operation);
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
-    }
+    public static int Flock(SafeFdHandle fd, int operation) => FlockImport(fd, operation);
 
     /// <summary>mount(2); null strings are passed as NULL.</summary>
     public static int Mount(string? source, string target, string? fsType, ulong flags)
@@ -281,50 +240,29 @@ internal static unsafe partial class Libc
         return MountImport(s.Pointer, t.Pointer, f.Pointer, (nuint)flags, null);
     }
 
-    /// <inheritdoc cref="Mount(string?, string, string?, ulong)"/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Mount(byte* source, byte* target, byte* fsType, ulong flags) =>
-        MountImport(source, target, fsType, (nuint)flags, null);
-
     public static int Umount2(string target, int flags)
     {
         using var t = new Utf8Path(target);
         return Umount2Import(t.Pointer, flags);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Umount2(byte* target, int flags) => Umount2Import(target, flags);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Unshare(int flags) => UnshareImport(flags);
-
-    /// <summary>setns(2) with a raw descriptor that the caller keeps open.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Setns(int fd, int nsType) => SetnsImport(fd, nsType);
-
     /// <summary>statx(2) of a path (following links).</summary>
-    public static int Stat(string path, out StatX result)
-    {
-        using var p = new Utf8Path(path);
-        fixed (StatX* r = &result)
-        {
-            return StatxImport(AT_FDCWD, p.Pointer, 0, STATX_BASIC_STATS, r);
-        }
-    }
+    public static int Stat(string path, out StatX result) => StatAt(CurrentDirectory, path, 0, out result);
 
     /// <summary>statx(2) of the link itself (not followed).</summary>
-    public static int LStat(string path, out StatX result)
+    public static int LStat(string path, out StatX result) => StatAt(CurrentDirectory, path, AT_SYMLINK_NOFOLLOW, out result);
+
+    private static int StatAt(SafeFdHandle dir, string path, int flags, out StatX result)
     {
         using var p = new Utf8Path(path);
         fixed (StatX* r = &result)
         {
-            return StatxImport(AT_FDCWD, p.Pointer, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, r);
+            return StatxImport(dir, p.Pointer, flags, STATX_BASIC_STATS, r);
         }
     }
 
     /// <summary>statx(2) of an open descriptor (fstat).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int FStat(int fd, out StatX result)
+    public static int FStat(SafeFdHandle fd, out StatX result)
     {
         fixed (StatX* r = &result)
         fixed (byte* empty = EmptyString)
@@ -333,9 +271,10 @@ internal static unsafe partial class Libc
         }
     }
 
-    private static ReadOnlySpan<byte> EmptyString => [0];
+    /// <summary>The empty C string that AT_EMPTY_PATH takes.</summary>
+    internal static ReadOnlySpan<byte> EmptyString => [0];
 
-    public static int FStatFs(int fd, out StatFs result)
+    public static int FStatFs(SafeFdHandle fd, out StatFs result)
     {
         fixed (StatFs* r = &result)
         {
@@ -352,17 +291,7 @@ internal static unsafe partial class Libc
         }
     }
 
-    public static int Ioctl(int fd, nuint request) => IoctlImport(fd, request);
-
-    /// <summary>readlinkat(2) into <paramref name="buffer"/>; returns the length or -1.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int ReadlinkAt(int dirfd, byte* path, Span<byte> buffer)
-    {
-        fixed (byte* b = buffer)
-        {
-            return (int)ReadlinkatImport(dirfd, path, b, (nuint)buffer.Length);
-        }
-    }
+    public static int Ioctl(SafeFdHandle fd, nuint request) => IoctlImport(fd, request);
 
     /// <summary>errno of the last P/Invoke on this thread.</summary>
     public static int LastErrno => Marshal.GetLastPInvokeError();

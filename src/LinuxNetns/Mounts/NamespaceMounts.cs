@@ -65,6 +65,7 @@ internal static unsafe class NamespaceMounts
         bool added = false;
         try
         {
+            // Held explicitly: its number goes into a path, which no marshaller sees.
             fd.DangerousAddRef(ref added);
             // The fd's magic link names the nsfs file itself, whatever path it was opened by; the target is our
             // placeholder by its descriptor, as in CreatePinned.
@@ -149,7 +150,7 @@ internal static unsafe class NamespaceMounts
     private static void DiscardPlaceholder(string operation, string name, string path, SafeFdHandle placeholder, ILogger log)
     {
         if (Libc.LStat(path, out Libc.StatX now) != 0) return;
-        if (Libc.FStat(placeholder.Fd, out Libc.StatX ours) != 0) return;
+        if (Libc.FStat(placeholder, out Libc.StatX ours) != 0) return;
         if (now.Dev != ours.Dev || now.Ino != ours.Ino) return;
         if (Libc.Unlink(path) != 0 && Libc.LastErrno != Libc.ENOENT)
             log.CleanupFailed(operation, path, Errno.Describe(Libc.LastErrno));
@@ -193,53 +194,45 @@ internal static unsafe class NamespaceMounts
             byte[]? target = path is null ? null : NulTerminated(path);
             byte[] source = NulTerminated("/proc/thread-self/ns/net");
             byte[] none = NulTerminated("none");
-            SafeFdHandle home = ThreadNamespaces.Home;
-            bool added = false;
-            home.DangerousAddRef(ref added);
-            try
+            // Raw: the home descriptor is never closed (it lives as long as the process), and Switched takes numbers.
+            int homeFd = ThreadNamespaces.Home.Fd;
+            (string step, int errno) = WhileSwitched(target, source, none, homeFd, out NewNamespaceFd, out Mounted, out bool restored);
+            if (!restored)
             {
-                (string step, int errno) = Switched(target, source, none, home.Fd, out NewNamespaceFd, out Mounted, out bool restored);
-                if (!restored)
-                {
-                    PoisonsThread = true;
-                    if (NewNamespaceFd >= 0) Libc.CloseRaw(NewNamespaceFd);
-                    NewNamespaceFd = -1;
-                    throw new NamespaceRestoreException("setns back to the home namespace", description, errno,
-                        $"The library's home thread could not switch back to the home namespace: {Errno.Describe(errno)}. The thread has been retired; retry the operation.");
-                }
-                if (step.Length != 0)
-                {
-                    throw Errno.Exception(step, description, errno);
-                }
+                PoisonsThread = true;
+                if (NewNamespaceFd >= 0) Libc.CloseRaw(NewNamespaceFd);
+                NewNamespaceFd = -1;
+                throw new NamespaceRestoreException("setns back to the home namespace", description, errno,
+                    $"The library's home thread could not switch back to the home namespace: {Errno.Describe(errno)}. The thread has been retired; retry the operation.");
             }
-            finally
+            if (step.Length != 0)
             {
-                if (added) home.DangerousRelease();
+                throw Errno.Exception(step, description, errno);
             }
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static (string Step, int Errno) Switched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool mounted, out bool restored)
+        private static (string Step, int Errno) WhileSwitched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool mounted, out bool restored)
         {
             newFd = -1;
             mounted = false;
             restored = true;
             fixed (byte* t = target, s = source, n = none)
             {
-                if (Libc.Unshare(Libc.CLONE_NEWNET) != 0) return ("unshare(CLONE_NEWNET)", Libc.LastErrno);
+                if (Switched.Unshare(Libc.CLONE_NEWNET) != 0) return ("unshare(CLONE_NEWNET)", Libc.LastErrno);
                 string step = "";
                 int errno = 0;
-                if (t != null && Libc.Mount(s, t, n, Libc.MS_BIND) != 0)
+                if (t != null && Switched.Mount(s, t, n, Libc.MS_BIND) != 0)
                 {
                     (step, errno) = ("mount --bind /proc/thread-self/ns/net onto", Libc.LastErrno);
                 }
                 else
                 {
                     mounted = t != null;
-                    newFd = Libc.OpenRaw(s, Libc.O_RDONLY);
+                    newFd = Switched.Open(s, Libc.O_RDONLY);
                     if (newFd < 0) (step, errno) = ("open /proc/thread-self/ns/net", Libc.LastErrno);
                 }
-                if (Libc.Setns(homeFd, Libc.CLONE_NEWNET) != 0)
+                if (Switched.Setns(homeFd, Libc.CLONE_NEWNET) != 0)
                 {
                     restored = false;
                     return ("setns", Libc.LastErrno);

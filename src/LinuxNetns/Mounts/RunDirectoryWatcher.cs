@@ -108,7 +108,7 @@ internal sealed class RunDirectoryWatcher : IDisposable
             if (fds[1].ReturnedEvents != 0) return null; // Dispose asked us to stop.
             if ((fds[0].ReturnedEvents & Libc.POLLIN) == 0) continue;
 
-            int length = Libc.Read(_inotify.Fd, buffer);
+            int length = Libc.Read(_inotify, buffer);
             if (length < 0)
             {
                 int errno = Libc.LastErrno;
@@ -149,7 +149,7 @@ internal sealed class RunDirectoryWatcher : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        Libc.SignalEventFd(_wake.Fd);
+        Libc.SignalEventFd(_wake);
         if (_thread.ThreadState != ThreadState.Unstarted && Thread.CurrentThread != _thread) _thread.Join();
         _events.Writer.TryComplete();
         _inotify.Dispose();

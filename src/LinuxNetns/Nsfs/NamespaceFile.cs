@@ -78,7 +78,7 @@ internal static class NamespaceFile
             fd.Dispose();
             return null;
         }
-        if (Libc.FStatFs(fd.Fd, out Libc.StatFs fs) != 0 || fs.Type != Libc.NSFS_MAGIC || Libc.Ioctl(fd.Fd, Libc.NS_GET_NSTYPE) != Libc.CLONE_NEWNET)
+        if (Libc.FStatFs(fd, out Libc.StatFs fs) != 0 || fs.Type != Libc.NSFS_MAGIC || Libc.Ioctl(fd, Libc.NS_GET_NSTYPE) != Libc.CLONE_NEWNET)
         {
             errno = Libc.EINVAL;
             fd.Dispose();
@@ -91,17 +91,8 @@ internal static class NamespaceFile
     /// <summary>The (st_dev, st_ino) identity of an open nsfs file.</summary>
     public static NamespaceId IdOf(SafeFdHandle fd, string path)
     {
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            if (Libc.FStat(fd.Fd, out Libc.StatX st) != 0) throw Errno.Exception("fstat", path, Libc.LastErrno);
-            return new NamespaceId(st.Dev, st.Ino);
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
+        if (Libc.FStat(fd, out Libc.StatX st) != 0) throw Errno.Exception("fstat", path, Libc.LastErrno);
+        return new NamespaceId(st.Dev, st.Ino);
     }
 
     /// <summary>The identity of the namespace at a path (following magic links, like <c>stat -L</c>); null if it cannot be read.</summary>
@@ -110,10 +101,10 @@ internal static class NamespaceFile
 
     private static void Check(SafeFdHandle fd, string path, string operation, bool lastTry)
     {
-        if (Libc.FStatFs(fd.Fd, out Libc.StatFs fs) != 0) throw Errno.Exception("fstatfs", path, Libc.LastErrno);
+        if (Libc.FStatFs(fd, out Libc.StatFs fs) != 0) throw Errno.Exception("fstatfs", path, Libc.LastErrno);
         if (fs.Type != Libc.NSFS_MAGIC) throw Diagnose(fd, path, operation, lastTry);
 
-        int type = Libc.Ioctl(fd.Fd, Libc.NS_GET_NSTYPE);
+        int type = Libc.Ioctl(fd, Libc.NS_GET_NSTYPE);
         if (type < 0) throw Errno.Exception("ioctl NS_GET_NSTYPE", path, Libc.LastErrno);
         if (type != Libc.CLONE_NEWNET)
         {
@@ -143,7 +134,7 @@ internal static class NamespaceFile
     /// </summary>
     private static NotANetworkNamespaceException Diagnose(SafeFdHandle fd, string path, string operation, bool lastTry)
     {
-        bool statted = Libc.FStat(fd.Fd, out Libc.StatX st) == 0;
+        bool statted = Libc.FStat(fd, out Libc.StatX st) == 0;
         bool emptyFile = statted && (st.Mode & Libc.S_IFMT) == Libc.S_IFREG && st.Size == 0;
         if (!emptyFile) return NotANamespace(operation, path, statted ? st.Mode : 0u);
         long ageSeconds = Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - st.ChangeTimeSeconds);

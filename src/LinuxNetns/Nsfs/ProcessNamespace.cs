@@ -26,7 +26,7 @@ internal static class ProcessNamespace
         }
         using var pidHandle = new SafeFdHandle(pidfd);
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, operation, notFoundAdvice);
-        if (!IsAlive(pidfd))
+        if (!IsAlive(pidHandle))
         {
             fd.Dispose();
             throw new NamespaceNotFoundException(operation, path, Libc.ESRCH,
@@ -47,7 +47,7 @@ internal static class ProcessNamespace
         }
         using var pidHandle = new SafeFdHandle(pidfd);
         SafeFdHandle? fd = NamespaceFile.TryOpenNetwork(path, out errno);
-        if (fd is not null && !IsAlive(pidfd))
+        if (fd is not null && !IsAlive(pidHandle))
         {
             fd.Dispose();
             errno = Libc.ESRCH;
@@ -57,5 +57,5 @@ internal static class ProcessNamespace
     }
 
     /// <summary>pidfd_send_signal(0): ESRCH once the process has exited. EPERM (not ours to signal) still means alive.</summary>
-    private static bool IsAlive(int pidfd) => Libc.PidfdSendSignal(pidfd, 0) == 0 || Libc.LastErrno != Libc.ESRCH;
+    private static bool IsAlive(SafeFdHandle pidfd) => Libc.PidfdSendSignal(pidfd, 0) == 0 || Libc.LastErrno != Libc.ESRCH;
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using LinuxNetns.Interop;
 
 namespace LinuxNetns.Threads;
 
@@ -44,6 +45,9 @@ internal static class HomeThread
 
     private static bool StartRuntimeThreads()
     {
+        // The calls made while switched: compiled and their call sites run once, here, before the first switch.
+        Switched.EnsureReady();
+
         // Sockets: every socket registers with the epoll engine, whose threads start with the first one.
         new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified).Dispose();
 

@@ -52,8 +52,18 @@ internal sealed class NamespaceThread
     public static NamespaceThread Start(SafeFdHandle target, string name, TimeSpan idleTimeout, string nameForErrors, bool spin = true)
     {
         var worker = new NamespaceThread(name, idleTimeout, target, spin, nameForErrors);
-        worker._thread.Start();
-        worker._workDone.Wait(); // set once the thread is in the namespace, or has failed to get there
+        bool added = false;
+        try
+        {
+            // Held here until the worker is in the namespace: it switches with the raw number (Switched).
+            target.DangerousAddRef(ref added);
+            worker._thread.Start();
+            worker._workDone.Wait(); // set once the thread is in the namespace, or has failed to get there
+        }
+        finally
+        {
+            if (added) target.DangerousRelease();
+        }
         worker._workDone.Reset();
         if (worker._startErrno != 0)
         {
@@ -196,20 +206,8 @@ internal sealed class NamespaceThread
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs switched, until its setns
-    private static void LeaveToHome()
-    {
-        SafeFdHandle home = ThreadNamespaces.Home;
-        bool added = false;
-        try
-        {
-            home.DangerousAddRef(ref added);
-            Libc.Setns(home.Fd, Libc.CLONE_NEWNET);
-        }
-        finally
-        {
-            if (added) home.DangerousRelease();
-        }
-    }
+    private static void LeaveToHome() =>
+        Switched.Setns(ThreadNamespaces.Home.Fd, Libc.CLONE_NEWNET); // never closed: it lives as long as the process
 
     /// <summary>Marks the thread ended; an item that was queued meanwhile goes back to its caller unrun.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs switched
@@ -229,20 +227,12 @@ internal sealed class NamespaceThread
     /// <summary>setns into the target; returns the thread's namespace links to watch, or null (and records errno) on failure.</summary>
     private ThreadNamespaceLinks? EnterNamespace(SafeFdHandle target)
     {
-        bool added = false;
-        try
+        // Raw: Start holds the reference until this thread is in the namespace.
+        if (Switched.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
         {
-            target.DangerousAddRef(ref added);
-            if (Libc.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
-            {
-                _startErrno = Libc.LastErrno;
-                _ended = true;
-                return null;
-            }
-        }
-        finally
-        {
-            if (added) target.DangerousRelease();
+            _startErrno = Libc.LastErrno;
+            _ended = true;
+            return null;
         }
         return ThreadNamespaces.OpenLinks();
     }

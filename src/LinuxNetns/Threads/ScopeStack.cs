@@ -13,7 +13,7 @@ internal static class ScopeStack
 {
     private struct Frame
     {
-        public SafeFdHandle Target;   // kept alive (AddRef) while the frame is open
+        public SafeFdHandle Target;   // kept alive (AddRef) while the frame is open: the switches use its raw number
         public NamespaceId TargetId;
         public int SavedFd;           // outermost switched frame only: the namespace to go back to, or -1 ...
         public int HomeFd;            // ... or the home namespace's descriptor (not ours to close), or -1
@@ -40,6 +40,7 @@ internal static class ScopeStack
 
         SafeFdHandle target = ns.Fd;
         bool added = false;
+        // Held for the whole scope, not one call: Exit and inner frames switch with its raw number (Switched).
         target.DangerousAddRef(ref added); // throws ObjectDisposedException for a disposed handle
 
         int savedFd = -1;
@@ -72,19 +73,19 @@ internal static class ScopeStack
                     target.DangerousRelease();
                     throw Errno.Exception("open /proc/thread-self/ns/net", ns.Name ?? ns.Path, errno);
                 }
-                switched = Libc.FStat(savedFd, out Libc.StatX st) != 0 || new NamespaceId(st.Dev, st.Ino) != ns.Id;
+                switched = Switched.FStat(savedFd, out Libc.StatX st) != 0 || new NamespaceId(st.Dev, st.Ino) != ns.Id;
                 if (!switched)
                 {
-                    Libc.CloseRaw(savedFd);
+                    Switched.Close(savedFd);
                     savedFd = -1;
                 }
             }
         }
 
-        if (switched && Libc.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
+        if (switched && Switched.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
         {
             int errno = Libc.LastErrno;
-            if (savedFd >= 0) Libc.CloseRaw(savedFd);
+            if (savedFd >= 0) Switched.Close(savedFd);
             target.DangerousRelease();
             throw Errno.Exception("setns(CLONE_NEWNET) into", ns.Name ?? ns.Path, errno);
         }
@@ -117,15 +118,15 @@ internal static class ScopeStack
         if (frame.Switched)
         {
             int back = frame.SavedFd >= 0 ? frame.SavedFd : frame.HomeFd >= 0 ? frame.HomeFd : frames[depth - 1].Target.Fd;
-            if (Libc.Setns(back, Libc.CLONE_NEWNET) != 0)
+            if (Switched.Setns(back, Libc.CLONE_NEWNET) != 0)
             {
                 restoreErrno = Libc.LastErrno;
                 // Never leave the thread (often a pool thread) inside: the home namespace is the next best place.
                 int home = ThreadNamespaces.Home.Fd;
-                atHomeInstead = back != home && Libc.Setns(home, Libc.CLONE_NEWNET) == 0;
+                atHomeInstead = back != home && Switched.Setns(home, Libc.CLONE_NEWNET) == 0;
             }
         }
-        if (frame.SavedFd >= 0) Libc.CloseRaw(frame.SavedFd);
+        if (frame.SavedFd >= 0) Switched.Close(frame.SavedFd);
         frame.Target.DangerousRelease();
         frame = default;
         t_count--;

@@ -61,7 +61,8 @@ internal sealed unsafe class ThreadNamespaceLinks : IDisposable
         if (_directory.IsInvalid) return -1;
         fixed (byte* name = Names[index])
         {
-            return Libc.ReadlinkAt(_directory.Fd, name, buffer);
+            // Raw: read on the switched worker (Switched); the worker owns the directory and closes it last.
+            return Switched.ReadlinkAt(_directory.Fd, name, buffer);
         }
     }
 }

@@ -74,7 +74,7 @@ internal static unsafe class ThreadNamespaces
     {
         fixed (byte* p = ThreadSelfNet)
         {
-            return Libc.OpenRaw(p, Libc.O_RDONLY);
+            return Switched.Open(p, Libc.O_RDONLY);
         }
     }
 
@@ -90,7 +90,7 @@ internal static unsafe class ThreadNamespaces
         int n;
         fixed (byte* p = ThreadSelfNet)
         {
-            n = Libc.ReadlinkAt(Libc.AT_FDCWD, p, buffer);
+            n = Switched.ReadlinkAt(Libc.AT_FDCWD, p, buffer);
         }
         if (n <= 0) return 0;
         ulong inode = 0;
@@ -105,8 +105,17 @@ internal static unsafe class ThreadNamespaces
         return i < n ? inode : 0;
     }
 
-    /// <summary>Opens the calling thread's <c>/proc/thread-self/ns</c> directory, for <see cref="ThreadNamespaceLinks"/>.</summary>
-    public static ThreadNamespaceLinks OpenLinks() => new(Libc.Open("/proc/thread-self/ns", Libc.O_PATH | Libc.O_DIRECTORY));
+    /// <summary>
+    /// Opens the calling thread's <c>/proc/thread-self/ns</c> directory, for <see cref="ThreadNamespaceLinks"/>; called by
+    /// a worker that has just switched, so the open goes through <see cref="Switched"/>.
+    /// </summary>
+    public static ThreadNamespaceLinks OpenLinks()
+    {
+        fixed (byte* p = "/proc/thread-self/ns\0"u8)
+        {
+            return new(new SafeFdHandle(Switched.Open(p, Libc.O_PATH | Libc.O_DIRECTORY)));
+        }
+    }
 
     /// <summary>
     /// The threads of this process (<c>/proc/self/task/*</c>) whose namespace of type <paramref name="type"/>
