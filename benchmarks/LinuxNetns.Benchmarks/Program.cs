@@ -60,7 +60,7 @@ public static class Program
                 string path = Path.Combine(summaries[0].ResultsDirectoryPath, "targets.md");
                 File.WriteAllText(path, table.ToString());
                 Console.WriteLine();
-                Console.WriteLine($"// * Library vs. floor vs. ip netns, and the docs/kernel.md §12 targets ({path}) *");
+                Console.WriteLine($"// * Library vs. floor vs. ip netns, and the docs/design.md §12 targets ({path}) *");
                 Console.Write(table);
             }
         }

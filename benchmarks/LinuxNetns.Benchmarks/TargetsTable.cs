@@ -5,7 +5,7 @@ namespace LinuxNetns.Benchmarks;
 
 /// <summary>
 /// One line per operation (and number of namespaces present): median times of library, floor and <c>ip netns</c>, the
-/// ratios to the floor, what the library allocates, and the docs/kernel.md §12 target with whether this run meets it.
+/// ratios to the floor, what the library allocates, and the docs/design.md §12 target with whether this run meets it.
 /// Printed after the run, for all classes that ran, and written to <c>BenchmarkDotNet.Artifacts/results/targets.md</c>.
 /// </summary>
 internal static class TargetsTable
@@ -58,7 +58,7 @@ internal static class TargetsTable
     private static int? Present(BenchmarkReport report) =>
         report.BenchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == nameof(ScaleBase.Present))?.Value as int?;
 
-    /// <summary>docs/kernel.md §12.</summary>
+    /// <summary>docs/design.md §12.</summary>
     private static (string Text, bool? Met) Target(string category, double? library, double? floor, double? ip, long? allocated)
     {
         double? ratio = library / floor;

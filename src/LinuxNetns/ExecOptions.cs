@@ -1,6 +1,6 @@
 namespace LinuxNetns;
 
-/// <summary>How the new mount namespace of an exec is cut off from the host's (docs/kernel.md §6).</summary>
+/// <summary>How the new mount namespace of an exec is cut off from the host's (docs/design.md §6).</summary>
 public enum MountPropagation
 {
     /// <summary>

@@ -58,7 +58,7 @@ internal static class RuntimeThreadRoles
     }
 }
 
-/// <summary>Finds threads left in foreign namespaces (docs/kernel.md §2: threads are born in their creator's namespace).</summary>
+/// <summary>Finds threads left in foreign namespaces (docs/design.md §2: threads are born in their creator's namespace).</summary>
 public static class NamespaceDiagnostics
 {
     /// <summary>The identity of the process's home network namespace (its main thread's at the library's first use).</summary>

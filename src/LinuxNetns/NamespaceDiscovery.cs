@@ -89,7 +89,7 @@ public sealed class DiscoveryResult : IReadOnlyList<DiscoveredNamespace>
 /// <summary>
 /// Finds every network namespace reachable from this host, not only the named ones <c>ip netns</c> sees: those of
 /// processes and threads, those held open by a descriptor, those bind-mounted anywhere (a container runtime's, a
-/// process-private mount namespace's), and the run directory's names. See docs/kernel.md §13.
+/// process-private mount namespace's), and the run directory's names. See docs/design.md §13.
 /// </summary>
 public static class NamespaceDiscovery
 {

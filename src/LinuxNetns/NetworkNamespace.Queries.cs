@@ -6,7 +6,7 @@ using LinuxNetns.Nsfs;
 namespace LinuxNetns;
 
 // The questions `ip netns identify`, `pids` and `monitor` answer. Identity is (st_dev, st_ino), never a path or
-// an fd number (docs/kernel.md §8).
+// an fd number (docs/design.md §8).
 public sealed partial class NetworkNamespace
 {
     /// <summary>

@@ -427,7 +427,7 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
         log.Entries.Count(e => e.EventId == 32).Should().Be(7, "seven children were started");
     }
 
-    // ---- mount propagation (docs/kernel.md §6) -------------------------------------------------------------
+    // ---- mount propagation (docs/design.md §6) -------------------------------------------------------------
 
     [RootTheory]
     [InlineData(MountPropagation.Private)]
@@ -511,7 +511,7 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
                 (await Out(ns, "ls", "/sys/class/net")).Should().Be("lo\n");
                 string pid = holder.Id.ToString();
                 (await Out(ns, "ip", "-o", "link")).Should().Be(Shell.Run("nsenter", "-t", pid, "-n", "ip", "-o", "link").EnsureSuccess().StdOut);
-                // Entering the network namespace alone is not enough for sysfs (docs/kernel.md §4).
+                // Entering the network namespace alone is not enough for sysfs (docs/design.md §4).
                 Shell.Run("nsenter", "-t", pid, "-n", "ls", "/sys/class/net").StdOut.Should().NotBe("lo\n");
             }
         }

@@ -9,7 +9,7 @@ using LinuxNetns.Threads;
 namespace LinuxNetns.Discovery;
 
 /// <summary>
-/// One run of <see cref="NamespaceDiscovery.Discover(NetworkNamespaceOptions, DiscoverySources)"/> (docs/kernel.md §13):
+/// One run of <see cref="NamespaceDiscovery.Discover(NetworkNamespaceOptions, DiscoverySources)"/> (docs/design.md §13):
 /// every <c>/proc/PID</c> once (its namespace links, threads, descriptors; the mount table of each mount namespace not seen
 /// yet), then the run directory, then one open per namespace found for its nsid and owner. Everything it cannot read is
 /// counted, never thrown.

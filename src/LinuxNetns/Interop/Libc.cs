@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace LinuxNetns.Interop;
 
 /// <summary>
-/// Our own small libc binding (see docs/kernel.md §11: why not Tmds.LibC). The P/Invokes are private; the
+/// Our own small libc binding (see docs/design.md §11: why not Tmds.LibC). The P/Invokes are private; the
 /// helpers below return raw results and leave errno in <see cref="Marshal.GetLastPInvokeError"/>, or wrap
 /// descriptors in <see cref="SafeFdHandle"/>. Every descriptor is opened with O_CLOEXEC.
 /// </summary>

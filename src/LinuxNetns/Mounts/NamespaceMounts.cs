@@ -7,7 +7,7 @@ using LinuxNetns.Threads;
 namespace LinuxNetns.Mounts;
 
 /// <summary>
-/// The iproute2 sequences that pin a namespace under a name, and remove it (docs/kernel.md §10): run directory made
+/// The iproute2 sequences that pin a namespace under a name, and remove it (docs/design.md §10): run directory made
 /// shared, an empty placeholder made with O_EXCL, a bind mount of an nsfs file onto it; umount + unlink to delete.
 /// </summary>
 internal static unsafe class NamespaceMounts

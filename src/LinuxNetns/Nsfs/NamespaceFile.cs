@@ -4,7 +4,7 @@ using LinuxNetns.Threads;
 
 namespace LinuxNetns.Nsfs;
 
-/// <summary>Opens nsfs files and checks that they are what they claim to be (docs/kernel.md §8, §9).</summary>
+/// <summary>Opens nsfs files and checks that they are what they claim to be (docs/design.md §8, §9).</summary>
 internal static class NamespaceFile
 {
     /// <summary>

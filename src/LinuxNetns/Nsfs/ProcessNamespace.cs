@@ -4,7 +4,7 @@ namespace LinuxNetns.Nsfs;
 
 /// <summary>
 /// Opens a process's network namespace so that a reused pid can never hand out another process's namespace
-/// (docs/kernel.md §13): a pidfd first, then <c>/proc/PID/ns/net</c>, then a check that the pidfd's process is still
+/// (docs/design.md §13): a pidfd first, then <c>/proc/PID/ns/net</c>, then a check that the pidfd's process is still
 /// alive. While it lives its pid cannot be reused, so the namespace opened in between is that process's.
 /// </summary>
 /// <remarks>

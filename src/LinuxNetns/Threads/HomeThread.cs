@@ -28,7 +28,7 @@ internal static class HomeThread
     /// the sockets event loop (started by the first socket), the signal-handling thread (started by the first Process
     /// or signal registration), the thread pool, its timer thread and its wait thread. Call before any thread of the process is
     /// switched into another namespace; a thread is born in the namespaces of the thread that creates it
-    /// (docs/kernel.md §2, §3). Costs one round trip to the home thread, once per process.
+    /// (docs/design.md §2, §3). Costs one round trip to the home thread, once per process.
     /// </summary>
     public static void EnsureRuntimeThreadsStarted()
     {

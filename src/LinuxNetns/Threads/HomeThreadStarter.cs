@@ -2,7 +2,7 @@ namespace LinuxNetns.Threads;
 
 /// <summary>
 /// Starts the library's own threads from the home thread. A thread is born in the namespaces of the thread that
-/// starts it (docs/kernel.md §2), and the caller may be anywhere: inside a <see cref="NamespaceScope"/>, or in a
+/// starts it (docs/design.md §2), and the caller may be anywhere: inside a <see cref="NamespaceScope"/>, or in a
 /// <see cref="NetworkNamespace.Run(System.Action)"/> item on a namespace's worker.
 /// </summary>
 internal static class HomeThreadStarter

@@ -6,7 +6,7 @@ namespace LinuxNetns.Threads;
 /// <summary>
 /// A dedicated OS thread that lives in one network namespace and runs work items for callers, one at a time.
 /// It switches itself into the namespace as the first thing it does, so it never depends on the namespace of the
-/// thread that started it (threads are born in their creator's namespaces, docs/kernel.md §2). It ends when idle for
+/// thread that started it (threads are born in their creator's namespaces, docs/design.md §2). It ends when idle for
 /// the configured time, when stopped, or as soon as an item leaves it in other namespaces than it started in:
 /// such a thread is never reused.
 /// </summary>

@@ -6,7 +6,7 @@ namespace LinuxNetns.Threads;
 
 /// <summary>
 /// The calling thread's namespaces. Always <c>/proc/thread-self</c>: <c>setns</c> and <c>unshare</c> change only the
-/// calling thread, and <c>/proc/self</c> is the thread-group leader (docs/kernel.md §1).
+/// calling thread, and <c>/proc/self</c> is the thread-group leader (docs/design.md §1).
 /// </summary>
 internal static unsafe class ThreadNamespaces
 {
