@@ -47,7 +47,7 @@ internal static unsafe partial class Libc
     // code is never call-counted; the framework code the wrappers call is covered there by TieringWorkerGuard.
     [LibraryImport(LibraryName, EntryPoint = "socket", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static partial SafeFdHandle SocketImport(int domain, int type, int protocol);
+    private static partial int SocketImport(int domain, int type, int protocol);
 
     [LibraryImport(LibraryName, EntryPoint = "bind", SetLastError = true)]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -71,7 +71,7 @@ internal static unsafe partial class Libc
 
     /// <summary>A NETLINK_ROUTE socket in the calling thread's network namespace (SOCK_CLOEXEC); invalid on failure.</summary>
     public static SafeFdHandle OpenRouteNetlinkSocket() =>
-        SocketImport(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        new(SocketImport(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
 
     /// <summary>Binds a netlink socket to a kernel-chosen port id and returns that id; -1 on failure (errno kept).</summary>
     public static long BindNetlink(SafeFdHandle fd)

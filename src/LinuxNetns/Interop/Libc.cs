@@ -151,8 +151,10 @@ internal static unsafe partial class Libc
     // holds a reference for the call, so a concurrent Dispose cannot close (and the kernel reuse) the number mid-call.
     // What a switched thread calls is not here but in SwitchedCalls (their rule is in its comment).
 
+    // Descriptors come back as int, wrapped by the helper: a SafeHandle return would read the C int as a pointer-sized
+    // value, and -1 would not be -1.
     [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true)]
-    private static partial SafeFdHandle OpenImport(byte* path, int flags, uint mode);
+    private static partial int OpenImport(byte* path, int flags, uint mode);
 
     // Raw: SafeFdHandle.ReleaseHandle closes through it, and exec closes pipe ends it has not wrapped.
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
@@ -211,7 +213,7 @@ internal static unsafe partial class Libc
     public static SafeFdHandle Open(string path, int flags, uint mode = 0)
     {
         using var p = new Utf8Path(path);
-        return OpenImport(p.Pointer, flags | O_CLOEXEC, mode);
+        return new SafeFdHandle(OpenImport(p.Pointer, flags | O_CLOEXEC, mode));
     }
 
     /// <summary>close(2) of a descriptor no SafeFdHandle owns.</summary>
