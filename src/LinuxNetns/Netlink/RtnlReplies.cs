@@ -16,11 +16,7 @@ internal static class RtnlReplies
     /// <summary>The links among <paramref name="replies"/> (RTM_NEWLINK), in index order.</summary>
     public static List<NetworkLink> Links(IEnumerable<NetlinkMessage> replies)
     {
-        var links = new List<NetworkLink>();
-        foreach (NetlinkMessage m in replies)
-        {
-            if (m.Type == Rtnl.RTM_NEWLINK) links.Add(Link(m.Payload));
-        }
+        List<NetworkLink> links = Read(replies, Rtnl.RTM_NEWLINK, payload => Link(payload));
         links.Sort((a, b) => a.Index.CompareTo(b.Index));
         return links;
     }
@@ -88,15 +84,8 @@ internal static class RtnlReplies
 
     /// <summary>The addresses among <paramref name="replies"/> (RTM_NEWADDR), each named after its link by
     /// <paramref name="linkNames"/> (<c>ifN</c> for an index it lacks).</summary>
-    public static List<LinkAddress> Addresses(IEnumerable<NetlinkMessage> replies, IReadOnlyDictionary<int, string> linkNames)
-    {
-        var result = new List<LinkAddress>();
-        foreach (NetlinkMessage m in replies)
-        {
-            if (m.Type == Rtnl.RTM_NEWADDR && Address(m.Payload, linkNames) is { } address) result.Add(address);
-        }
-        return result;
-    }
+    public static List<LinkAddress> Addresses(IEnumerable<NetlinkMessage> replies, IReadOnlyDictionary<int, string> linkNames) =>
+        Read(replies, Rtnl.RTM_NEWADDR, payload => Address(payload, linkNames));
 
     /// <summary>An RTM_NEWADDR payload (an ifaddrmsg, then IFA_* attributes), or null when it carries no address.</summary>
     public static LinkAddress? Address(ReadOnlySpan<byte> payload, IReadOnlyDictionary<int, string> linkNames)
@@ -136,15 +125,8 @@ internal static class RtnlReplies
 
     /// <summary>The IPv4 and IPv6 routes among <paramref name="replies"/> (RTM_NEWROUTE), their output links named by
     /// <paramref name="linkNames"/> (null for an index it lacks).</summary>
-    public static List<NetworkRoute> Routes(IEnumerable<NetlinkMessage> replies, IReadOnlyDictionary<int, string> linkNames)
-    {
-        var result = new List<NetworkRoute>();
-        foreach (NetlinkMessage m in replies)
-        {
-            if (m.Type == Rtnl.RTM_NEWROUTE && Route(m.Payload, linkNames) is { } route) result.Add(route);
-        }
-        return result;
-    }
+    public static List<NetworkRoute> Routes(IEnumerable<NetlinkMessage> replies, IReadOnlyDictionary<int, string> linkNames) =>
+        Read(replies, Rtnl.RTM_NEWROUTE, payload => Route(payload, linkNames));
 
     /// <summary>An RTM_NEWROUTE payload (an rtmsg, then RTA_* attributes), or null for a family other than IPv4 and IPv6.</summary>
     public static NetworkRoute? Route(ReadOnlySpan<byte> payload, IReadOnlyDictionary<int, string> linkNames)
@@ -231,5 +213,18 @@ internal static class RtnlReplies
             else if (a.Type == Rtnl.NETNSA_CURRENT_NSID) current = a.S32 < 0 ? null : a.S32;
         }
         return (id, current);
+    }
+
+    private delegate T? PayloadReader<T>(ReadOnlySpan<byte> payload) where T : class;
+
+    /// <summary>What <paramref name="read"/> makes of each message of <paramref name="type"/>, nulls left out.</summary>
+    private static List<T> Read<T>(IEnumerable<NetlinkMessage> replies, ushort type, PayloadReader<T> read) where T : class
+    {
+        var result = new List<T>();
+        foreach (NetlinkMessage m in replies)
+        {
+            if (m.Type == type && read(m.Payload) is { } item) result.Add(item);
+        }
+        return result;
     }
 }
