@@ -12,7 +12,7 @@ using (NetworkNamespace ns = NetworkNamespace.Create(name))         // ip netns 
 {
     Console.WriteLine($"created {ns.Name} at {ns.Path}, {ns.Id}");
     Console.WriteLine($"named namespaces: {string.Join(", ", NetworkNamespace.List())}");
-    ns.BringLoopbackUp();                                              // ip -n NAME link set lo up
+    ns.Network.BringLoopbackUp();                                      // ip -n NAME link set lo up
 
     // 1. Enter: switch this thread, synchronously, for a few calls.
     using (ns.Enter())

@@ -8,6 +8,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using LinuxNetns;
+using LinuxNetns.Networking;
 
 int count = args.FirstOrDefault(a => !a.StartsWith("--")) is { } c ? int.Parse(c) : 5;
 bool ipv6 = args.Contains("--ipv6");
@@ -19,15 +20,15 @@ using NetworkNamespace server = NetworkNamespace.CreateTemporary();
 using NetworkNamespace client = NetworkNamespace.CreateTemporary();
 
 // One veth pair, each end created directly in its namespace: it never appears on the host.
-client.CreateVethPair("veth-c", server, "veth-s");
+client.Network.CreateVethPair("veth-c", server, "veth-s");
 foreach ((NetworkNamespace ns, string link, IPAddress address) in new[] { (client, "veth-c", clientAddress), (server, "veth-s", serverAddress) })
 {
-    ns.BringLoopbackUp();
-    ns.AddAddress(link, address, prefix, duplicateAddressDetection: false);
-    ns.SetLinkUp(link);
+    ns.Network.BringLoopbackUp();
+    ns.Network.AddAddress(link, address, prefix, duplicateAddressDetection: false);
+    ns.Network.SetLinkUp(link);
 }
-Console.WriteLine($"client {client.Id}: {string.Join(", ", client.GetAddresses().Where(a => a.Scope == AddressScope.Global))} on veth-c");
-Console.WriteLine($"server {server.Id}: {string.Join(", ", server.GetAddresses().Where(a => a.Scope == AddressScope.Global))} on veth-s");
+Console.WriteLine($"client {client.Id}: {string.Join(", ", client.Network.GetAddresses().Where(a => a.Scope == AddressScope.Global))} on veth-c");
+Console.WriteLine($"server {server.Id}: {string.Join(", ", server.Network.GetAddresses().Where(a => a.Scope == AddressScope.Global))} on veth-s");
 
 // The server: a socket made inside the server namespace, served with ordinary async code on the thread pool.
 using Socket listener = server.CreateSocket(serverAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);

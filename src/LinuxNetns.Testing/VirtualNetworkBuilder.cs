@@ -1,4 +1,5 @@
 using System.Net;
+using LinuxNetns.Networking;
 
 namespace LinuxNetns.Testing;
 
@@ -66,8 +67,8 @@ public sealed class VirtualNetworkBuilder
         ArgumentNullException.ThrowIfNull(addressesA);
         ArgumentNullException.ThrowIfNull(addressesB);
         return AddLink(hostA, hostB,
-            addressesA.Select(NetworkNamespace.ParseAddressWithPrefix).ToArray(),
-            addressesB.Select(NetworkNamespace.ParseAddressWithPrefix).ToArray(),
+            addressesA.Select(NetworkConfiguration.ParseAddressWithPrefix).ToArray(),
+            addressesB.Select(NetworkConfiguration.ParseAddressWithPrefix).ToArray(),
             automatic: false);
     }
 
@@ -125,7 +126,7 @@ public sealed class VirtualNetworkBuilder
                 NetworkNamespace ns = _pin ? NetworkNamespace.CreateTemporaryPinned(_options) : NetworkNamespace.CreateTemporary(_options);
                 var host = new VirtualHost(name, ns);
                 hosts.Add(host);
-                ns.BringLoopbackUp();
+                ns.Network.BringLoopbackUp();
             }
             Dictionary<string, VirtualHost> byName = hosts.ToDictionary(h => h.Name);
             var links = new List<VirtualInterface>();
@@ -140,7 +141,7 @@ public sealed class VirtualNetworkBuilder
                     addressesB = [.. addressesB, (IPAddress.Parse($"fd00:199:0:{i:x}::2"), 64)];
                 }
                 string nameA = a.NextInterfaceName(), nameB = b.NextInterfaceName();
-                a.Namespace.CreateVethPair(nameA, b.Namespace, nameB);
+                a.Namespace.Network.CreateVethPair(nameA, b.Namespace, nameB);
                 var endA = new VirtualInterface(a, nameA, addressesA);
                 var endB = new VirtualInterface(b, nameB, addressesB);
                 endA.Peer = endB;
@@ -148,10 +149,10 @@ public sealed class VirtualNetworkBuilder
                 foreach (VirtualInterface end in new[] { endA, endB })
                 {
                     NetworkNamespace ns = end.Host.Namespace;
-                    if (_mtu is { } mtu) ns.SetLinkMtu(end.Name, mtu);
+                    if (_mtu is { } mtu) ns.Network.SetLinkMtu(end.Name, mtu);
                     foreach ((IPAddress address, int prefix) in end.Addresses)
-                        ns.AddAddress(end.Name, address, prefix, duplicateAddressDetection: false);
-                    ns.SetLinkUp(end.Name);
+                        ns.Network.AddAddress(end.Name, address, prefix, duplicateAddressDetection: false);
+                    ns.Network.SetLinkUp(end.Name);
                     end.Host.AddInterface(end);
                 }
                 links.Add(endA);

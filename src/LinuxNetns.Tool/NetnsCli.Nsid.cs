@@ -1,4 +1,5 @@
 using LinuxNetns;
+using LinuxNetns.Networking;
 
 namespace Netns;
 
@@ -29,7 +30,7 @@ internal sealed partial class NetnsCli
         try
         {
             using NetworkNamespace peer = NetworkNamespace.Open(name, _options);
-            return self.GetNsid(peer);
+            return self.Network.GetNsid(peer);
         }
         catch (Exception e) when (e is NetworkNamespaceException or ArgumentException)
         {
@@ -72,7 +73,7 @@ internal sealed partial class NetnsCli
         {
             try
             {
-                self.SetNsid(peer, nsid);
+                self.Network.SetNsid(peer, nsid);
                 return 0;
             }
             catch (NetlinkException e)
@@ -103,9 +104,9 @@ internal sealed partial class NetnsCli
         IReadOnlyList<NsidEntry> entries;
         try
         {
-            entries = nsid >= 0 ? [self.LookupNsid(nsid, target >= 0 ? target : null)]
-                : target >= 0 ? self.ListNsids(target)
-                : self.ListNsids();
+            entries = nsid >= 0 ? [self.Network.LookupNsid(nsid, target >= 0 ? target : null)]
+                : target >= 0 ? self.Network.ListNsids(target)
+                : self.Network.ListNsids();
         }
         catch (NetlinkException e)
         {

@@ -3,6 +3,7 @@ using LinuxNetns.Exec;
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
 using LinuxNetns.Mounts;
+using LinuxNetns.Networking;
 using LinuxNetns.Nsfs;
 using LinuxNetns.Threads;
 
@@ -31,6 +32,7 @@ public sealed partial class NetworkNamespace : IDisposable
         Path = path;
         _options = options;
         _worker = new WorkerSlot($"netns:{name ?? id.Inode.ToString()}", name ?? path);
+        Network = new NetworkConfiguration(this);
     }
 
     /// <summary>

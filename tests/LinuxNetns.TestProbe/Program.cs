@@ -48,7 +48,7 @@ try
         case "hold-temporary":
         {
             var ns = NetworkNamespace.CreateTemporary();
-            using (var witness = NetworkNamespace.OpenPath(args[1])) ns.CreateVethPair("tmpk0", witness, args[2]);
+            using (var witness = NetworkNamespace.OpenPath(args[1])) ns.Network.CreateVethPair("tmpk0", witness, args[2]);
             Console.Out.WriteLine($"ready {ns.Id.Inode}");
             Console.Out.Flush();
             Console.In.ReadLine();

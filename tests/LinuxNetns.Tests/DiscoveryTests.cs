@@ -202,7 +202,7 @@ public sealed class DiscoveryTests : NamespaceTest
             Shell.Ip("netns", "set", name, "auto").EnsureSuccess();
             using NetworkNamespace pinned = NetworkNamespace.Open(name);
             using NetworkNamespace home = NetworkNamespace.OpenProcess(Environment.ProcessId);
-            int? nsid = home.GetNsid(pinned);
+            int? nsid = home.Network.GetNsid(pinned);
             nsid.Should().NotBeNull();
 
             DiscoveredNamespace d = Found(pinned.Id.Inode);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using LinuxNetns.Netlink;
 using LinuxNetns.Tests.Infrastructure;
 
 namespace LinuxNetns.Tests;
@@ -30,7 +31,7 @@ public sealed class LinkTests : NamespaceTest
     {
         foreach (string name in _linkNames)
         {
-            _host.FindLink(name).Should().BeNull($"test link {name} must never reach the host's link list");
+            _host.Network.FindLink(name).Should().BeNull($"test link {name} must never reach the host's link list");
         }
         string hostLinks = Shell.Ip("-o", "link", "show").StdOut;
         foreach (string name in _linkNames) hostLinks.Should().NotContain($" {name}:").And.NotContain($" {name}@");
@@ -44,16 +45,16 @@ public sealed class LinkTests : NamespaceTest
         using NetworkNamespace a = NetworkNamespace.CreateTemporary();
         using NetworkNamespace b = NetworkNamespace.CreateTemporary();
         string ea = NewLink("a"), eb = NewLink("b");
-        a.CreateVethPair(ea, b, eb);
-        _host.FindLink(ea).Should().BeNull();
-        _host.FindLink(eb).Should().BeNull();
+        a.Network.CreateVethPair(ea, b, eb);
+        _host.Network.FindLink(ea).Should().BeNull();
+        _host.Network.FindLink(eb).Should().BeNull();
 
         foreach ((NetworkNamespace ns, string link, string v4, string v6) in new[] { (a, ea, "10.200.0.1/24", "fd00:200::1/64"), (b, eb, "10.200.0.2/24", "fd00:200::2/64") })
         {
-            ns.BringLoopbackUp();
-            ns.AddAddress(link, v4);
-            ns.AddAddress(link, v6, duplicateAddressDetection: false);
-            ns.SetLinkUp(link);
+            ns.Network.BringLoopbackUp();
+            ns.Network.AddAddress(link, v4);
+            ns.Network.AddAddress(link, v6, duplicateAddressDetection: false);
+            ns.Network.SetLinkUp(link);
         }
 
         foreach (IPAddress server in new[] { IPAddress.Parse("10.200.0.2"), IPAddress.Parse("fd00:200::2") })
@@ -69,15 +70,15 @@ public sealed class LinkTests : NamespaceTest
         using NetworkNamespace a = NetworkNamespace.CreateTemporaryPinned();
         using NetworkNamespace b = NetworkNamespace.CreateTemporary();
         string ea = NewLink("a"), eb = NewLink("b"), lone = NewLink("c"), lone2 = NewLink("d");
-        a.CreateVethPair(ea, b, eb);
-        a.CreateVethPair(lone, lone2);
-        a.BringLoopbackUp();
-        a.AddAddress(ea, "10.200.1.1/24");
-        a.AddAddress(ea, "fd00:200:1::1/64", duplicateAddressDetection: false);
-        a.AddAddress(lone, "10.200.2.1/30");
-        a.SetLinkMtu(lone, 1400);
-        a.SetLinkUp(ea);
-        b.SetLinkUp(eb);
+        a.Network.CreateVethPair(ea, b, eb);
+        a.Network.CreateVethPair(lone, lone2);
+        a.Network.BringLoopbackUp();
+        a.Network.AddAddress(ea, "10.200.1.1/24");
+        a.Network.AddAddress(ea, "fd00:200:1::1/64", duplicateAddressDetection: false);
+        a.Network.AddAddress(lone, "10.200.2.1/30");
+        a.Network.SetLinkMtu(lone, 1400);
+        a.Network.SetLinkUp(ea);
+        b.Network.SetLinkUp(eb);
 
         // ip -n NAME (a pinned temporary namespace has a name) and nsenter --net=/proc/PID/fd/FD (an anonymous one).
         // The kernel finishes some changes asynchronously (carrier, hence operstate, and IPv6 link-local addresses
@@ -87,15 +88,15 @@ public sealed class LinkTests : NamespaceTest
         Settled(() => CompareAddresses(a, Shell.Ip("-n", a.Name!, "-j", "addr", "show").EnsureSuccess().StdOut).Should().Be(5, "lo's two, and three added"));
         Settled(() => CompareAddresses(b, Shell.Run("nsenter", $"--net={b.Path}", "ip", "-j", "addr", "show").EnsureSuccess().StdOut));
 
-        NetworkLink veth = a.FindLink(ea)!;
+        NetworkLink veth = a.Network.FindLink(ea)!;
         veth.Kind.Should().Be("veth");
         veth.IsUp.Should().BeTrue();
         veth.LinkNetnsId.Should().NotBeNull("the peer is in another namespace");
-        veth.ParentIndex.Should().Be(b.FindLink(eb)!.Index);
-        a.GetNsid(b).Should().Be(veth.LinkNetnsId, "IFLA_LINK_NETNSID is the peer namespace's nsid here");
-        a.FindLink(lone)!.Mtu.Should().Be(1400);
-        a.FindLink(lone)!.ToString().Should().StartWith($"{a.FindLink(lone)!.Index}: {lone}@if").And.Contain("mtu 1400");
-        a.FindLink("nosuch0").Should().BeNull();
+        veth.ParentIndex.Should().Be(b.Network.FindLink(eb)!.Index);
+        a.Network.GetNsid(b).Should().Be(veth.LinkNetnsId, "IFLA_LINK_NETNSID is the peer namespace's nsid here");
+        a.Network.FindLink(lone)!.Mtu.Should().Be(1400);
+        a.Network.FindLink(lone)!.ToString().Should().StartWith($"{a.Network.FindLink(lone)!.Index}: {lone}@if").And.Contain("mtu 1400");
+        a.Network.FindLink("nosuch0").Should().BeNull();
     }
 
     [RootFact]
@@ -104,36 +105,36 @@ public sealed class LinkTests : NamespaceTest
         using NetworkNamespace a = NetworkNamespace.CreateTemporaryPinned();
         using NetworkNamespace b = NetworkNamespace.CreateTemporary();
         string ea = NewLink("a"), eb = NewLink("b"), renamed = NewLink("r");
-        a.CreateVethPair(ea, b, eb);
-        a.RenameLink(ea, renamed);
-        a.FindLink(ea).Should().BeNull();
+        a.Network.CreateVethPair(ea, b, eb);
+        a.Network.RenameLink(ea, renamed);
+        a.Network.FindLink(ea).Should().BeNull();
         Shell.Ip("-n", a.Name!, "-o", "link", "show", "dev", renamed).EnsureSuccess();
 
-        a.SetLinkMtu(renamed, 9000);
-        a.SetLinkUp(renamed);
-        b.SetLinkUp(eb);
+        a.Network.SetLinkMtu(renamed, 9000);
+        a.Network.SetLinkUp(renamed);
+        b.Network.SetLinkUp(eb);
         string shown = Shell.Ip("-n", a.Name!, "-o", "link", "show", "dev", renamed).StdOut;
         shown.Should().Contain("mtu 9000").And.Contain(",UP");
-        a.SetLinkDown(renamed);
+        a.Network.SetLinkDown(renamed);
         Shell.Ip("-n", a.Name!, "-o", "link", "show", "dev", renamed).StdOut.Should().NotContain(",UP");
-        a.SetLinkUp(renamed);
+        a.Network.SetLinkUp(renamed);
 
-        a.AddAddress(renamed, "10.200.3.1/24");
-        a.AddAddress(renamed, "10.200.3.9/24");
-        a.RemoveAddress(renamed, IPAddress.Parse("10.200.3.9"), 24);
+        a.Network.AddAddress(renamed, "10.200.3.1/24");
+        a.Network.AddAddress(renamed, "10.200.3.9/24");
+        a.Network.RemoveAddress(renamed, IPAddress.Parse("10.200.3.9"), 24);
         string addrs = Shell.Ip("-n", a.Name!, "-o", "-4", "addr", "show", "dev", renamed).StdOut;
         addrs.Should().Contain("10.200.3.1/24").And.NotContain("10.200.3.9");
 
         // A route through a gateway on the veth's subnet, and one bound to the link only.
-        a.AddRoute(IPNetwork.Parse("10.201.0.0/16"), IPAddress.Parse("10.200.3.2"));
-        a.AddRoute(IPNetwork.Parse("10.202.0.0/16"), linkName: renamed);
+        a.Network.AddRoute(IPNetwork.Parse("10.201.0.0/16"), IPAddress.Parse("10.200.3.2"));
+        a.Network.AddRoute(IPNetwork.Parse("10.202.0.0/16"), linkName: renamed);
         string routes = Shell.Ip("-n", a.Name!, "route", "show").StdOut;
         routes.Should().Contain($"10.201.0.0/16 via 10.200.3.2 dev {renamed}").And.Contain($"10.202.0.0/16 dev {renamed} scope link");
-        a.GetRoutes().Should().Contain(r => r.Destination == IPNetwork.Parse("10.201.0.0/16") && r.Gateway!.Equals(IPAddress.Parse("10.200.3.2")) && r.OutputLinkName == renamed && r.Table == 254)
+        a.Network.GetRoutes().Should().Contain(r => r.Destination == IPNetwork.Parse("10.201.0.0/16") && r.Gateway!.Equals(IPAddress.Parse("10.200.3.2")) && r.OutputLinkName == renamed && r.Table == 254)
             .And.Contain(r => r.Destination == IPNetwork.Parse("10.202.0.0/16") && r.Gateway == null && r.Scope == AddressScope.Link);
-        a.RemoveRoute(IPNetwork.Parse("10.201.0.0/16"));
+        a.Network.RemoveRoute(IPNetwork.Parse("10.201.0.0/16"));
         Shell.Ip("-n", a.Name!, "route", "show").StdOut.Should().NotContain("10.201.0.0/16");
-        a.GetRoutes().Should().NotContain(r => r.Destination == IPNetwork.Parse("10.201.0.0/16"));
+        a.Network.GetRoutes().Should().NotContain(r => r.Destination == IPNetwork.Parse("10.201.0.0/16"));
     }
 
     [RootFact]
@@ -141,35 +142,35 @@ public sealed class LinkTests : NamespaceTest
     {
         using NetworkNamespace a = NetworkNamespace.CreateTemporaryPinned();
         string ea = NewLink("a"), eb = NewLink("b");
-        a.CreateVethPair(ea, eb);
-        a.SetLinkUp(ea);
-        a.AddAddress(ea, "10.200.5.1/24");
-        a.AddAddress(ea, "fd00:200:5::1/64", duplicateAddressDetection: false);
+        a.Network.CreateVethPair(ea, eb);
+        a.Network.SetLinkUp(ea);
+        a.Network.AddAddress(ea, "10.200.5.1/24");
+        a.Network.AddAddress(ea, "fd00:200:5::1/64", duplicateAddressDetection: false);
         string Routes() => Shell.Ip("-n", a.Name!, "route", "show").StdOut + Shell.Ip("-n", a.Name!, "-6", "route", "show").StdOut;
 
         // Ours (IPv4 without a gateway is scope link), and one that ip itself added (also scope link).
-        a.AddRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea);
-        a.AddRoute(IPNetwork.Parse("10.206.0.0/16"), linkName: ea);
+        a.Network.AddRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea);
+        a.Network.AddRoute(IPNetwork.Parse("10.206.0.0/16"), linkName: ea);
         Shell.Ip("-n", a.Name!, "route", "add", "10.205.0.0/16", "dev", ea).EnsureSuccess();
-        a.AddRoute(IPNetwork.Parse("10.207.0.0/16"), IPAddress.Parse("10.200.5.2"), ea);
-        a.AddRoute(IPNetwork.Parse("fd00:204::/48"), linkName: ea);
+        a.Network.AddRoute(IPNetwork.Parse("10.207.0.0/16"), IPAddress.Parse("10.200.5.2"), ea);
+        a.Network.AddRoute(IPNetwork.Parse("fd00:204::/48"), linkName: ea);
         Routes().Should().Contain($"10.204.0.0/16 dev {ea} scope link").And.Contain($"10.205.0.0/16 dev {ea} scope link")
             .And.Contain($"10.206.0.0/16 dev {ea} scope link").And.Contain("10.207.0.0/16 via 10.200.5.2").And.Contain("fd00:204::/48");
 
-        a.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea);
-        a.RemoveRoute(IPNetwork.Parse("10.205.0.0/16"), linkName: ea);
-        a.RemoveRoute(IPNetwork.Parse("10.206.0.0/16")); // destination only, as `ip route del 10.206.0.0/16`
-        a.RemoveRoute(IPNetwork.Parse("10.207.0.0/16"), IPAddress.Parse("10.200.5.2"));
-        a.RemoveRoute(IPNetwork.Parse("fd00:204::/48"), linkName: ea);
+        a.Network.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea);
+        a.Network.RemoveRoute(IPNetwork.Parse("10.205.0.0/16"), linkName: ea);
+        a.Network.RemoveRoute(IPNetwork.Parse("10.206.0.0/16")); // destination only, as `ip route del 10.206.0.0/16`
+        a.Network.RemoveRoute(IPNetwork.Parse("10.207.0.0/16"), IPAddress.Parse("10.200.5.2"));
+        a.Network.RemoveRoute(IPNetwork.Parse("fd00:204::/48"), linkName: ea);
 
         string after = Routes();
         foreach (string gone in new[] { "10.204.0.0/16", "10.205.0.0/16", "10.206.0.0/16", "10.207.0.0/16", "fd00:204::/48" })
         {
             after.Should().NotContain(gone);
-            a.GetRoutes().Should().NotContain(r => r.Destination == IPNetwork.Parse(gone));
+            a.Network.GetRoutes().Should().NotContain(r => r.Destination == IPNetwork.Parse(gone));
         }
         after.Should().Contain($"10.200.5.0/24 dev {ea}", "only the routes named were removed");
-        FluentActions.Invoking(() => a.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea))
+        FluentActions.Invoking(() => a.Network.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea))
             .Should().Throw<NetlinkException>().Which.ErrorName.Should().Be("ESRCH");
     }
 
@@ -178,39 +179,39 @@ public sealed class LinkTests : NamespaceTest
     {
         using NetworkNamespace a = NetworkNamespace.CreateTemporary();
         string ea = NewLink("a"), eb = NewLink("b");
-        a.CreateVethPair(ea, eb);
+        a.Network.CreateVethPair(ea, eb);
 
-        NetlinkException exists = FluentActions.Invoking(() => a.CreateVethPair(ea, NewLink("x"))).Should().Throw<NetlinkException>().Which;
+        NetlinkException exists = FluentActions.Invoking(() => a.Network.CreateVethPair(ea, NewLink("x"))).Should().Throw<NetlinkException>().Which;
         exists.ErrorName.Should().Be("EEXIST");
         exists.Message.Should().Contain(ea).And.Contain("RTM_NEWLINK");
 
-        NetlinkException mtu = FluentActions.Invoking(() => a.SetLinkMtu(ea, 1_000_000)).Should().Throw<NetlinkException>().Which;
+        NetlinkException mtu = FluentActions.Invoking(() => a.Network.SetLinkMtu(ea, 1_000_000)).Should().Throw<NetlinkException>().Which;
         mtu.ErrorName.Should().Be("EINVAL");
         mtu.KernelMessage.Should().ContainEquivalentOf("mtu greater than device maximum", "the kernel's extended ACK says which bound was broken");
         mtu.Message.Should().Contain(mtu.KernelMessage);
 
-        NetlinkException missing = FluentActions.Invoking(() => a.AddAddress("nosuch0", "10.200.4.1/24")).Should().Throw<NetlinkException>().Which;
+        NetlinkException missing = FluentActions.Invoking(() => a.Network.AddAddress("nosuch0", "10.200.4.1/24")).Should().Throw<NetlinkException>().Which;
         missing.ErrorName.Should().Be("ENODEV");
         missing.Message.Should().Contain("nosuch0").And.Contain("its links are: lo, ").And.Contain(ea).And.Contain(eb);
 
-        NetlinkException absent = FluentActions.Invoking(() => a.RemoveAddress(ea, IPAddress.Parse("10.200.4.1"), 24)).Should().Throw<NetlinkException>().Which;
+        NetlinkException absent = FluentActions.Invoking(() => a.Network.RemoveAddress(ea, IPAddress.Parse("10.200.4.1"), 24)).Should().Throw<NetlinkException>().Which;
         absent.ErrorName.Should().Be("EADDRNOTAVAIL");
 
-        NetlinkException taken = FluentActions.Invoking(() => a.RenameLink(ea, eb)).Should().Throw<NetlinkException>().Which;
+        NetlinkException taken = FluentActions.Invoking(() => a.Network.RenameLink(ea, eb)).Should().Throw<NetlinkException>().Which;
         taken.ErrorName.Should().Be("EEXIST");
         taken.Message.Should().Contain($"A link named \"{eb}\" already exists");
 
-        NetlinkException unreachable = FluentActions.Invoking(() => a.AddRoute(IPNetwork.Parse("10.203.0.0/16"), IPAddress.Parse("10.200.99.1")))
+        NetlinkException unreachable = FluentActions.Invoking(() => a.Network.AddRoute(IPNetwork.Parse("10.203.0.0/16"), IPAddress.Parse("10.200.99.1")))
             .Should().Throw<NetlinkException>().Which;
         unreachable.ErrorName.Should().Be("ENETUNREACH");
         unreachable.KernelMessage.Should().NotBeNullOrEmpty();
 
-        FluentActions.Invoking(() => a.CreateVethPair("has space", "ok0")).Should().Throw<ArgumentException>().Which.Message.Should().Contain("has space");
-        FluentActions.Invoking(() => a.CreateVethPair("sixteen-bytes-xx", "ok0")).Should().Throw<ArgumentException>();
-        FluentActions.Invoking(() => a.AddAddress(ea, "10.200.4.1/33")).Should().Throw<FormatException>();
-        FluentActions.Invoking(() => a.AddAddress(ea, IPAddress.Parse("10.200.4.1"), 40)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => a.Network.CreateVethPair("has space", "ok0")).Should().Throw<ArgumentException>().Which.Message.Should().Contain("has space");
+        FluentActions.Invoking(() => a.Network.CreateVethPair("sixteen-bytes-xx", "ok0")).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => a.Network.AddAddress(ea, "10.200.4.1/33")).Should().Throw<FormatException>();
+        FluentActions.Invoking(() => a.Network.AddAddress(ea, IPAddress.Parse("10.200.4.1"), 40)).Should().Throw<ArgumentOutOfRangeException>();
         using NetworkNamespace b = NetworkNamespace.CreateTemporary();
-        NetlinkException local = FluentActions.Invoking(() => a.MoveLink("lo", b)).Should().Throw<NetlinkException>().Which;
+        NetlinkException local = FluentActions.Invoking(() => a.Network.MoveLink("lo", b)).Should().Throw<NetlinkException>().Which;
         local.ErrorName.Should().Be("EINVAL");
         local.Message.Should().Contain("cannot change namespace");
     }
@@ -223,18 +224,18 @@ public sealed class LinkTests : NamespaceTest
         string kept = NewLink("k"), moved = NewLink("m"), movedRenamed = NewLink("v");
         try
         {
-            a.CreateVethPair(kept, moved);
-            a.MoveLink(moved, b, movedRenamed);
-            a.FindLink(moved).Should().BeNull();
-            b.FindLink(movedRenamed)!.Kind.Should().Be("veth");
-            a.FindLink(kept)!.LinkNetnsId.Should().NotBeNull("its peer now lives in another namespace");
+            a.Network.CreateVethPair(kept, moved);
+            a.Network.MoveLink(moved, b, movedRenamed);
+            a.Network.FindLink(moved).Should().BeNull();
+            b.Network.FindLink(movedRenamed)!.Kind.Should().Be("veth");
+            a.Network.FindLink(kept)!.LinkNetnsId.Should().NotBeNull("its peer now lives in another namespace");
         }
         finally
         {
             b.Dispose();
         }
-        KernelState.Eventually(() => a.FindLink(kept) is null).Should().BeTrue("the moved end died with its namespace, and took its peer along");
-        a.GetLinks().Select(l => l.Name).Should().Equal("lo");
+        KernelState.Eventually(() => a.Network.FindLink(kept) is null).Should().BeTrue("the moved end died with its namespace, and took its peer along");
+        a.Network.GetLinks().Select(l => l.Name).Should().Equal("lo");
     }
 
     [RootFact]
@@ -245,22 +246,17 @@ public sealed class LinkTests : NamespaceTest
         for (int i = 0; i < 40; i++)
         {
             string x = $"m{i}x", y = $"m{i}y";
-            a.CreateVethPair(x, y);
+            a.Network.CreateVethPair(x, y);
             expected.Add(x);
             expected.Add(y);
         }
         // A socket with a small receive buffer: the datagrams (bigger than it) must be peeked and read whole.
-        using Netlink.NetlinkSocket small = a.Run(() => Netlink.NetlinkSocket.OpenHere("small", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, 512));
-        List<Netlink.NetlinkMessage> replies = small.Dump(() =>
-        {
-            var r = new Netlink.NetlinkRequest(Netlink.Rtnl.RTM_GETLINK, 0);
-            r.Header(new Netlink.IfInfoMsg());
-            return r;
-        }, "dump links");
+        using NetlinkSocket small = a.Run(() => NetlinkSocket.OpenHere("small", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, 512));
+        List<NetlinkMessage> replies = small.Dump(RtnlMessages.GetLinks, "dump links");
         replies.Should().HaveCount(81);
         small.DatagramsReceived.Should().BeGreaterThan(2, "81 full link messages (~1.5 KiB each) do not fit one part");
 
-        a.GetLinks().Select(l => l.Name).Should().BeEquivalentTo(expected);
+        a.Network.GetLinks().Select(l => l.Name).Should().BeEquivalentTo(expected);
         string ip = Shell.Run("nsenter", $"--net={a.Path}", "ip", "-o", "link").EnsureSuccess().StdOut;
         ip.Trim().Split('\n').Should().HaveCount(81);
     }
@@ -339,7 +335,7 @@ public sealed class LinkTests : NamespaceTest
             Parent = e.TryGetProperty("link_index", out JsonElement li) ? $"if{li.GetInt32()}" : e.TryGetProperty("link", out JsonElement ln) ? ln.GetString() : null,
             Nsid = e.TryGetProperty("link_netnsid", out JsonElement nsid) ? nsid.GetInt32() : (int?)null,
         }).ToList();
-        IReadOnlyList<NetworkLink> links = ns.GetLinks();
+        IReadOnlyList<NetworkLink> links = ns.Network.GetLinks();
         var ours = links.Select(l => new
         {
             l.Index,
@@ -370,7 +366,7 @@ public sealed class LinkTests : NamespaceTest
             Prefix = a.GetProperty("prefixlen").GetInt32(),
             Scope = a.GetProperty("scope").GetString(),
         })).Where(a => a.Scope != "link").ToList();
-        var ours = ns.GetAddresses().Where(a => a.Scope != AddressScope.Link).Select(a => new
+        var ours = ns.Network.GetAddresses().Where(a => a.Scope != AddressScope.Link).Select(a => new
         {
             Link = a.LinkName,
             Address = a.Address.ToString(),

@@ -17,21 +17,21 @@ public sealed class NsidLookupTests : NamespaceTest
         try
         {
             // Ids are assigned inside A and T, never in the host namespace other tests share.
-            nsA.SetNsid(nsB, 7).Should().Be(7);
-            nsA.SetNsid(nsT, 3).Should().Be(3);
-            nsT.SetNsid(nsB, 9).Should().Be(9);
+            nsA.Network.SetNsid(nsB, 7).Should().Be(7);
+            nsA.Network.SetNsid(nsT, 3).Should().Be(3);
+            nsT.Network.SetNsid(nsB, 9).Should().Be(9);
 
-            nsA.LookupNsid(7).Should().Be(new NsidEntry(7, null));
-            nsA.LookupNsid(7, targetNsid: 3).Should().Be(new NsidEntry(9, 7), "T knows B as 9; A knows B as 7");
-            nsA.LookupNsid(3, targetNsid: 3).Should().Be(new NsidEntry(-1, 3), "T has no id for itself");
+            nsA.Network.LookupNsid(7).Should().Be(new NsidEntry(7, null));
+            nsA.Network.LookupNsid(7, targetNsid: 3).Should().Be(new NsidEntry(9, 7), "T knows B as 9; A knows B as 7");
+            nsA.Network.LookupNsid(3, targetNsid: 3).Should().Be(new NsidEntry(-1, 3), "T has no id for itself");
 
             Shell.Ip("netns", "exec", a, "ip", "netns", "list-id", "target-nsid", "3", "nsid", "7").EnsureSuccess()
                 .StdOut.Should().Be($"nsid 9 current-nsid 7 (iproute2 netns name: {b})\n");
 
-            FluentActions.Invoking(() => nsA.LookupNsid(8)).Should().Throw<NetlinkException>()
+            FluentActions.Invoking(() => nsA.Network.LookupNsid(8)).Should().Throw<NetlinkException>()
                 .Which.KernelMessage.Should().Be("Peer netns reference is invalid");
-            FluentActions.Invoking(() => nsA.LookupNsid(7, targetNsid: 44)).Should().Throw<NetlinkException>();
-            FluentActions.Invoking(() => nsA.LookupNsid(-1)).Should().Throw<ArgumentOutOfRangeException>();
+            FluentActions.Invoking(() => nsA.Network.LookupNsid(7, targetNsid: 44)).Should().Throw<NetlinkException>();
+            FluentActions.Invoking(() => nsA.Network.LookupNsid(-1)).Should().Throw<ArgumentOutOfRangeException>();
         }
         finally
         {

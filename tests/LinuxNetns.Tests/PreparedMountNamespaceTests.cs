@@ -170,17 +170,17 @@ public sealed class PreparedMountNamespaceTests(ITestOutputHelper output) : Name
         {
             using (NetworkNamespace d = NetworkNamespace.Create(doomed))
             {
-                d.CreateVethPair("lnt-d0", w, "lnt-w0");
+                d.Network.CreateVethPair("lnt-d0", w, "lnt-w0");
                 (await ExecInNamespace.RunAsync(d, "true", [], options)).ExitCode.Should().Be(0);
             }
             using (NetworkNamespace.Create(other)) { }
             // By name: kept after the call, and its copy of the host's mounts includes /run/netns/DOOMED.
             (await ExecInNamespace.RunAsync(other, "true", [], options)).ExitCode.Should().Be(0);
             (await ExecInNamespace.RunAsync(doomed, "true", [], options)).ExitCode.Should().Be(0);
-            w.FindLink("lnt-w0").Should().NotBeNull();
+            w.Network.FindLink("lnt-w0").Should().NotBeNull();
 
             Shell.Ip("netns", "delete", doomed).EnsureSuccess();
-            (await Eventually(() => w.FindLink("lnt-w0") is null)).Should().BeTrue("nothing keeps the deleted namespace alive");
+            (await Eventually(() => w.Network.FindLink("lnt-w0") is null)).Should().BeTrue("nothing keeps the deleted namespace alive");
         }
         finally
         {

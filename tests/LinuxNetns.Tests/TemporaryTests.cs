@@ -25,7 +25,7 @@ public sealed class TemporaryTests : NamespaceTest
         KernelState.ReferencesInThisProcess(ns.Id.Inode).Should().ContainSingle("the handle's fd is its only reference");
 
         // It is a real, fresh namespace: only lo, down; nsenter sees the same.
-        ns.GetLinks().Select(l => l.Name).Should().Equal("lo");
+        ns.Network.GetLinks().Select(l => l.Name).Should().Equal("lo");
         Shell.Run("nsenter", $"--net={ns.Path}", "ip", "-o", "link").EnsureSuccess().StdOut.Should().Contain("lo:").And.NotContain("UP");
     }
 
@@ -35,19 +35,19 @@ public sealed class TemporaryTests : NamespaceTest
         using NetworkNamespace witness = NetworkNamespace.CreateTemporary();
         NetworkNamespace ns = NetworkNamespace.CreateTemporary();
         ulong inode = ns.Id.Inode;
-        ns.CreateVethPair("tmpd0", witness, "wit0");
+        ns.Network.CreateVethPair("tmpd0", witness, "wit0");
         ns.CreateSocket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp).Dispose();
-        witness.FindLink("wit0").Should().NotBeNull();
+        witness.Network.FindLink("wit0").Should().NotBeNull();
 
         // A second handle keeps it alive after the first is disposed.
         NetworkNamespace second = NetworkNamespace.OpenPath(ns.Path);
         ns.Dispose();
         KernelState.ReferencesInThisProcess(inode).Should().ContainSingle("only the second handle's fd is left");
-        witness.FindLink("wit0").Should().NotBeNull("the namespace lives while a handle is open");
+        witness.Network.FindLink("wit0").Should().NotBeNull("the namespace lives while a handle is open");
 
         second.Dispose();
         KernelState.ReferencesInThisProcess(inode).Should().BeEmpty("no fd, socket or thread of ours refers to it any more");
-        KernelState.Eventually(() => witness.FindLink("wit0") is null).Should().BeTrue("the kernel tore the namespace down, and the veth with it");
+        KernelState.Eventually(() => witness.Network.FindLink("wit0") is null).Should().BeTrue("the kernel tore the namespace down, and the veth with it");
         KernelState.IsMounted(inode).Should().BeFalse();
     }
 
@@ -60,13 +60,13 @@ public sealed class TemporaryTests : NamespaceTest
         string? ready = child.StandardOutput.ReadLine();
         ready.Should().NotBeNull().And.StartWith("ready ", child.HasExited ? child.StandardError.ReadToEnd() : "");
         ulong inode = ulong.Parse(ready!["ready ".Length..]);
-        witness.FindLink(witnessEnd).Should().NotBeNull("the child's namespace is alive and joined to ours");
+        witness.Network.FindLink(witnessEnd).Should().NotBeNull("the child's namespace is alive and joined to ours");
         KernelState.IsMounted(inode).Should().BeFalse();
 
         child.Kill(); // SIGKILL: no finalizer, no Dispose runs
         child.WaitForExit();
 
-        KernelState.Eventually(() => witness.FindLink(witnessEnd) is null).Should().BeTrue("the kernel freed the namespace of the killed process");
+        KernelState.Eventually(() => witness.Network.FindLink(witnessEnd) is null).Should().BeTrue("the kernel freed the namespace of the killed process");
         KernelState.IsMounted(inode).Should().BeFalse();
         KernelState.RunDirectoryInodes().Should().NotContain(inode);
         NetworkNamespace.List().Should().NotContain(n => n.StartsWith($"tmp-{PidNamespace}-{child.Id}-"));

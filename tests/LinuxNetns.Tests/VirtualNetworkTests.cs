@@ -22,10 +22,10 @@ public sealed class RoutedNetworkFixture : IAsyncLifetime
             .Connect("router", "server")   // 10.199.1.1 — 10.199.1.2, fd00:199:0:1::1 — ::2
             .Build();
         Network["router"].EnableForwarding();
-        Network["client"].Namespace.AddRoute(IPNetwork.Parse("10.199.1.0/24"), IPAddress.Parse("10.199.0.2"));
-        Network["server"].Namespace.AddRoute(IPNetwork.Parse("10.199.0.0/24"), IPAddress.Parse("10.199.1.1"));
-        Network["client"].Namespace.AddRoute(IPNetwork.Parse("fd00:199:0:1::/64"), IPAddress.Parse("fd00:199::2"));
-        Network["server"].Namespace.AddRoute(IPNetwork.Parse("fd00:199::/64"), IPAddress.Parse("fd00:199:0:1::1"));
+        Network["client"].Namespace.Network.AddRoute(IPNetwork.Parse("10.199.1.0/24"), IPAddress.Parse("10.199.0.2"));
+        Network["server"].Namespace.Network.AddRoute(IPNetwork.Parse("10.199.0.0/24"), IPAddress.Parse("10.199.1.1"));
+        Network["client"].Namespace.Network.AddRoute(IPNetwork.Parse("fd00:199:0:1::/64"), IPAddress.Parse("fd00:199::2"));
+        Network["server"].Namespace.Network.AddRoute(IPNetwork.Parse("fd00:199::/64"), IPAddress.Parse("fd00:199:0:1::1"));
         return Task.CompletedTask;
     }
 
@@ -51,11 +51,11 @@ public sealed class VirtualNetworkFixtureTests(RoutedNetworkFixture fixture) : N
         foreach (VirtualHost host in Net.Hosts)
         {
             host.Namespace.IsTemporary.Should().BeTrue();
-            host.Namespace.FindLink("lo")!.IsUp.Should().BeTrue();
+            host.Namespace.Network.FindLink("lo")!.IsUp.Should().BeTrue();
             string ip = Shell.Run("nsenter", $"--net={host.Namespace.Path}", "ip", "-o", "addr", "show").EnsureSuccess().StdOut;
             foreach (VirtualInterface end in host.Interfaces)
             {
-                host.Namespace.FindLink(end.Name)!.IsUp.Should().BeTrue();
+                host.Namespace.Network.FindLink(end.Name)!.IsUp.Should().BeTrue();
                 foreach ((IPAddress address, int prefix) in end.Addresses)
                 {
                     ip.Should().Contain($"{end.Name}    {(address.AddressFamily == AddressFamily.InterNetwork ? "inet" : "inet6")} {address}/{prefix}");
@@ -152,7 +152,7 @@ public sealed class VirtualNetworkTests : NamespaceTest
         {
             net["x"].Address.Should().Be(IPAddress.Parse("10.198.5.1"));
             net["y"].IPv6Address.Should().BeNull();
-            net["y"].Namespace.GetAddresses().Where(a => a.LinkName == "eth0" && a.Scope == AddressScope.Global)
+            net["y"].Namespace.Network.GetAddresses().Where(a => a.LinkName == "eth0" && a.Scope == AddressScope.Global)
                 .Select(a => a.ToString()).Should().Equal("10.198.5.2/30");
         }
         using (VirtualNetwork pair = VirtualNetwork.CreatePair())

@@ -3,6 +3,7 @@ using System.IO.Enumeration;
 using LinuxNetns.Interop;
 using LinuxNetns.Mounts;
 using LinuxNetns.Netlink;
+using LinuxNetns.Networking;
 using LinuxNetns.Nsfs;
 using LinuxNetns.Threads;
 
@@ -331,12 +332,7 @@ internal sealed class DiscoveryScan
         try
         {
             socket = NetlinkSocket.OpenHere("the caller's network namespace", _options.Logger);
-            List<NetlinkMessage> dump = socket.Dump(() =>
-            {
-                var request = new NetlinkRequest(Rtnl.RTM_GETNSID, 0);
-                request.Header(new RtGenMsg { Family = Rtnl.AF_UNSPEC });
-                return request;
-            }, "list nsids (RTM_GETNSID dump)");
+            List<NetlinkMessage> dump = socket.Dump(() => RtnlMessages.GetNsids(), "list nsids (RTM_GETNSID dump)");
             if (dump.Exists(m => m.Type == Rtnl.RTM_NEWNSID)) return socket;
         }
         catch (NetworkNamespaceException)
@@ -373,7 +369,7 @@ internal sealed class DiscoveryScan
             if (netlink is null) return;
             try
             {
-                nsid = NetworkNamespace.QueryNsid(netlink, fd.Fd, f.Id.ToString());
+                nsid = NetworkConfiguration.QueryNsid(netlink, fd.Fd, f.Id.ToString());
             }
             catch (NetworkNamespaceException)
             {

@@ -17,20 +17,59 @@ internal sealed class NetlinkMessage(ushort type, ushort flags, uint sequence, u
     public byte[] Payload { get; } = payload;
 
     /// <summary>Reads the fixed family header at the start of the payload (zero-filled if the payload is shorter).</summary>
-    public T Header<T>() where T : unmanaged
+    public T Header<T>() where T : unmanaged => ReadHeader<T>(Payload);
+
+    /// <summary>The attributes that follow a fixed header of <typeparamref name="T"/>.</summary>
+    public AttributeReader Attributes<T>() where T : unmanaged => AttributesAfter<T>(Payload);
+
+    /// <summary>Reads the fixed family header at the start of <paramref name="payload"/> (zero-filled if it is shorter).</summary>
+    public static T ReadHeader<T>(ReadOnlySpan<byte> payload) where T : unmanaged
     {
         int size = Marshal.SizeOf<T>();
-        if (Payload.Length >= size) return MemoryMarshal.Read<T>(Payload);
+        if (payload.Length >= size) return MemoryMarshal.Read<T>(payload);
         Span<byte> padded = stackalloc byte[size];
-        Payload.CopyTo(padded);
+        payload.CopyTo(padded);
         return MemoryMarshal.Read<T>(padded);
     }
 
-    /// <summary>The attributes that follow a fixed header of <typeparamref name="T"/>.</summary>
-    public AttributeReader Attributes<T>() where T : unmanaged
+    /// <summary>The attributes of <paramref name="payload"/> after its fixed header of <typeparamref name="T"/>.</summary>
+    public static AttributeReader AttributesAfter<T>(ReadOnlySpan<byte> payload) where T : unmanaged
     {
         int start = Rtnl.Align(Marshal.SizeOf<T>());
-        return new AttributeReader(start >= Payload.Length ? ReadOnlySpan<byte>.Empty : Payload.AsSpan(start));
+        return new AttributeReader(start >= payload.Length ? ReadOnlySpan<byte>.Empty : payload[start..]);
+    }
+
+    /// <summary>
+    /// struct nlmsgerr: a negative errno, the header of our request (its payload too unless capped), then, with
+    /// NLM_F_ACK_TLVS, the extended-ACK attributes. NLMSG_DONE carries only the errno and the attributes.
+    /// <c>Malformed</c> says what is wrong when an NLMSG_ERROR is too short to be one: it is neither ACK nor refusal.
+    /// </summary>
+    public (int Errno, string? Text, string? Malformed) ParseError()
+    {
+        ReadOnlySpan<byte> p = Payload;
+        if (Type == Rtnl.NLMSG_ERROR && p.Length < 4 + Rtnl.HeaderLength)
+        {
+            return (0, null, $"an NLMSG_ERROR of {p.Length} payload bytes, shorter than struct nlmsgerr ({4 + Rtnl.HeaderLength})");
+        }
+        if (p.Length < 4) return (0, null, null);
+        int errno = -BinaryPrimitives.ReadInt32LittleEndian(p);
+        if ((Flags & Rtnl.NLM_F_ACK_TLVS) == 0) return (errno, null, null);
+
+        int offset = 4;
+        if (Type == Rtnl.NLMSG_ERROR)
+        {
+            int echoed = (Flags & Rtnl.NLM_F_CAPPED) != 0
+                ? Rtnl.HeaderLength
+                : (int)BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
+            offset = 4 + Rtnl.Align(echoed);
+        }
+        if (offset >= p.Length) return (errno, null, null);
+        var reader = new AttributeReader(p[offset..]);
+        while (reader.MoveNext())
+        {
+            if (reader.Type == Rtnl.NLMSGERR_ATTR_MSG) return (errno, reader.String, null);
+        }
+        return (errno, null, null);
     }
 
     /// <summary>

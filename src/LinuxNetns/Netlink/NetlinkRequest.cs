@@ -29,6 +29,9 @@ internal sealed class NetlinkRequest
 
     public ushort Flags { get; private set; }
 
+    /// <summary>The symbolic name of <see cref="Type"/> (e.g. <c>RTM_NEWADDR</c>), for messages.</summary>
+    public string TypeName => Rtnl.TypeName(Type);
+
     /// <summary>Adds flags (e.g. NLM_F_ACK or NLM_F_DUMP) before sending.</summary>
     public void AddFlags(ushort flags) => Flags |= flags;
 

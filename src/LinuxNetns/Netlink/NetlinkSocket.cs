@@ -1,8 +1,8 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using LinuxNetns.Exec;
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
+using LinuxNetns.Networking;
 using LinuxNetns.Nsfs;
 using Microsoft.Extensions.Logging;
 
@@ -176,7 +176,7 @@ internal sealed class NetlinkSocket : IDisposable
                             _abandonedDump = null;
                             // The kernel may flag the interruption on the closing message alone.
                             if ((m.Flags & Rtnl.NLM_F_DUMP_INTR) != 0) interrupted = true;
-                            (int errno, string? text, string? malformed) = ParseError(m);
+                            (int errno, string? text, string? malformed) = m.ParseError();
                             if (malformed is not null) throw Malformed(operation, malformed);
                             if (errno != 0) throw Fail(operation, errno, text, advice);
                             return replies; // after NLMSG_ERROR: the ACK
@@ -248,39 +248,6 @@ internal sealed class NetlinkSocket : IDisposable
     private NetlinkException Malformed(string operation, string what) => Fail(operation, Libc.EBADMSG, null, _ =>
         $"A datagram received on the socket could not be parsed ({what}); nothing of it was used. Retry the operation; " +
         "if it keeps failing, report it with the kernel version (uname -r).");
-
-    /// <summary>
-    /// struct nlmsgerr: a negative errno, the header of our request (its payload too unless capped), then, with
-    /// NLM_F_ACK_TLVS, the extended-ACK attributes. NLMSG_DONE carries only the errno and the attributes.
-    /// <c>Malformed</c> says what is wrong when an NLMSG_ERROR is too short to be one: it is neither ACK nor refusal.
-    /// </summary>
-    internal static (int Errno, string? Text, string? Malformed) ParseError(NetlinkMessage m)
-    {
-        ReadOnlySpan<byte> p = m.Payload;
-        if (m.Type == Rtnl.NLMSG_ERROR && p.Length < 4 + Rtnl.HeaderLength)
-        {
-            return (0, null, $"an NLMSG_ERROR of {p.Length} payload bytes, shorter than struct nlmsgerr ({4 + Rtnl.HeaderLength})");
-        }
-        if (p.Length < 4) return (0, null, null);
-        int errno = -BinaryPrimitives.ReadInt32LittleEndian(p);
-        if ((m.Flags & Rtnl.NLM_F_ACK_TLVS) == 0) return (errno, null, null);
-
-        int offset = 4;
-        if (m.Type == Rtnl.NLMSG_ERROR)
-        {
-            int echoed = (m.Flags & Rtnl.NLM_F_CAPPED) != 0
-                ? Rtnl.HeaderLength
-                : (int)BinaryPrimitives.ReadUInt32LittleEndian(p[4..]);
-            offset = 4 + Rtnl.Align(echoed);
-        }
-        if (offset >= p.Length) return (errno, null, null);
-        var reader = new AttributeReader(p[offset..]);
-        while (reader.MoveNext())
-        {
-            if (reader.Type == Rtnl.NLMSGERR_ATTR_MSG) return (errno, reader.String, null);
-        }
-        return (errno, null, null);
-    }
 
     private NetlinkException Fail(string operation, int errno, string? kernelMessage, Func<int, string?>? advice)
     {

@@ -84,6 +84,10 @@ internal static class Rtnl
     public const ushort IFLA_EXT_MASK = 29;
     public const ushort IFLA_LINK_NETNSID = 37;
 
+    // IFLA_EXT_MASK bits (rtnetlink.h: RTEXT_FILTER_*)
+    public const uint RTEXT_FILTER_VF = 1;
+    public const uint RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
     // IFLA_LINKINFO nested
     public const ushort IFLA_INFO_KIND = 1;
     public const ushort IFLA_INFO_DATA = 2;
@@ -97,6 +101,7 @@ internal static class Rtnl
     public const ushort IFA_LABEL = 3;
     public const ushort IFA_BROADCAST = 4;
     public const ushort IFA_FLAGS = 8;
+    public const byte IFA_F_NODAD = 0x02;
 
     // rtnetlink.h: RTA_*
     public const ushort RTA_DST = 1;

@@ -1,4 +1,4 @@
-namespace LinuxNetns;
+namespace LinuxNetns.Networking;
 
 /// <summary>
 /// The kernel refused an rtnetlink request (a link, address, route or nsid operation). Carries errno, the request,
