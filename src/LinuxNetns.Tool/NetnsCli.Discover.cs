@@ -89,24 +89,8 @@ internal sealed partial class NetnsCli
                 w.WriteStartArray("pids");
                 foreach (int pid in ns.ProcessIds) w.WriteNumberValue(pid);
                 w.WriteEndArray();
-                w.WriteStartArray("threads");
-                foreach (DiscoveredThread t in ns.Threads)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("pid", t.ProcessId);
-                    w.WriteNumber("tid", t.ThreadId);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("fds");
-                foreach (DiscoveredDescriptor d in ns.Descriptors)
-                {
-                    w.WriteStartObject();
-                    w.WriteNumber("pid", d.ProcessId);
-                    w.WriteNumber("fd", d.Descriptor);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                WritePidPairs(w, "threads", "tid", ns.Threads.Select(t => (t.ProcessId, t.ThreadId)));
+                WritePidPairs(w, "fds", "fd", ns.Descriptors.Select(d => (d.ProcessId, d.Descriptor)));
                 w.WriteStartArray("mounts");
                 foreach (DiscoveredMount m in ns.BindMounts)
                 {
@@ -123,5 +107,19 @@ internal sealed partial class NetnsCli
             w.WriteEndArray();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>An array of <c>{"pid": P, "<paramref name="second"/>": N}</c> objects.</summary>
+    private static void WritePidPairs(Utf8JsonWriter w, string array, string second, IEnumerable<(int Pid, int Value)> pairs)
+    {
+        w.WriteStartArray(array);
+        foreach ((int pid, int value) in pairs)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("pid", pid);
+            w.WriteNumber(second, value);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 }
