@@ -52,7 +52,7 @@ public sealed partial class NetworkNamespace
             NetlinkMessage? reply = replies.Find(m => m.Type == Rtnl.RTM_NEWLINK);
             return reply is null ? null : ParseLink(reply);
         }
-        catch (NetlinkException e) when (e.ErrorCode == Libc.ENODEV)
+        catch (NetlinkException e) when (e.Errno == Errno.ENODEV)
         {
             return null;
         }
@@ -431,8 +431,8 @@ public sealed partial class NetworkNamespace
         NetworkLink? link = FindLink(name);
         if (link is not null) return link.Index;
         string existing = string.Join(", ", GetLinks().Select(l => l.Name));
-        throw new NetlinkException(operation, ToString(), Libc.ENODEV, null,
-            $"{operation} \"{name}\" in \"{this}\" failed: {Errno.Describe(Libc.ENODEV)}. This namespace has no link of that name; its links are: {existing}.");
+        throw new NetlinkException(operation, ToString(), Errno.ENODEV, null,
+            $"{operation} \"{name}\" in \"{this}\" failed: {NamespaceErrors.Describe(Errno.ENODEV)}. This namespace has no link of that name; its links are: {existing}.");
     }
 
     private static NetworkLink ParseLink(NetlinkMessage m)

@@ -92,7 +92,7 @@ public sealed partial class NetworkNamespace
                 : null);
             return true;
         });
-        int assigned = GetNsid(peer) ?? throw new NetlinkException("set nsid", ToString(), 0, null,
+        int assigned = GetNsid(peer) ?? throw new NetlinkException("set nsid", ToString(), Errno.None, null,
             $"set nsid of {peer} in \"{this}\": the kernel accepted the request but reports no nsid for the peer afterwards.");
         _options.Logger.NsidAssigned(assigned, peer.ToString(), ToString());
         return assigned;

@@ -45,6 +45,6 @@ public sealed partial class NetworkNamespace
             }
             return new NsidEntry(id < 0 ? Rtnl.NETNSA_NSID_NOT_ASSIGNED : id, current);
         }
-        throw new NetlinkException(operation, ToString(), 0, null, $"{operation} in \"{this}\": the kernel sent no RTM_NEWNSID answer.");
+        throw new NetlinkException(operation, ToString(), Errno.None, null, $"{operation} in \"{this}\": the kernel sent no RTM_NEWNSID answer.");
     }
 }

@@ -538,15 +538,15 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
         FluentActions.Invoking(() => ExecInNamespace.Start(missing, Psi("true"))).Should().Throw<NamespaceNotFoundException>()
             .Where(e => e.Message.Contains(missing));
         FluentActions.Invoking(() => ExecInNamespace.Start(ns, Psi("lnt-no-such-program"))).Should().Throw<NetworkNamespaceException>()
-            .Where(e => e.ErrorCode == 2 && e.Target == "lnt-no-such-program" && e.Message.Contains("not found") && e.Message.Contains(name));
+            .Where(e => e.Errno == Errno.ENOENT && e.Target == "lnt-no-such-program" && e.Message.Contains("not found") && e.Message.Contains(name));
         FluentActions.Invoking(() => ExecInNamespace.Start(ns, Psi("/nonexistent/prog"))).Should().Throw<NetworkNamespaceException>()
-            .Where(e => e.ErrorCode == 2 && e.Message.Contains("/nonexistent/prog"));
+            .Where(e => e.Errno == Errno.ENOENT && e.Message.Contains("/nonexistent/prog"));
         string plainFile = Path.Combine(Path.GetTempPath(), RunPrefix + "not-executable");
         File.WriteAllText(plainFile, "#!/bin/sh\n");
         try
         {
             FluentActions.Invoking(() => ExecInNamespace.Start(ns, Psi(plainFile))).Should().Throw<NetworkNamespaceException>()
-                .Where(e => e.ErrorCode == 13 && e.Message.Contains("not executable"));
+                .Where(e => e.Errno == Errno.EACCES && e.Message.Contains("not executable"));
         }
         finally
         {

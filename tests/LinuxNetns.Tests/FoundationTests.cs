@@ -200,7 +200,7 @@ public sealed class FoundationTests : NamespaceTest
     {
         string name = NewName("missing");
         FluentActions.Invoking(() => NetworkNamespace.Open(name)).Should().Throw<NamespaceNotFoundException>()
-            .Where(e => e.ErrorCode == 2 && e.Target == $"/run/netns/{name}" && e.Message.Contains("ENOENT"));
+            .Where(e => e.Errno == Errno.ENOENT && e.Target == $"/run/netns/{name}" && e.Message.Contains("ENOENT"));
         FluentActions.Invoking(() => NetworkNamespace.Delete(name)).Should().Throw<NamespaceNotFoundException>()
             .WithMessage($"Cannot remove namespace file \"/run/netns/{name}\" failed: No such file or directory (ENOENT).*");
         FluentActions.Invoking(() => NetworkNamespace.OpenProcess(int.MaxValue)).Should().Throw<NamespaceNotFoundException>();
@@ -212,7 +212,7 @@ public sealed class FoundationTests : NamespaceTest
         string name = NewName("dup");
         Shell.Ip("netns", "add", name).EnsureSuccess();
         FluentActions.Invoking(() => NetworkNamespace.Create(name)).Should().Throw<NamespaceAlreadyExistsException>()
-            .Where(e => e.ErrorCode == 17 && e.Message.Contains("File exists"));
+            .Where(e => e.Errno == Errno.EEXIST && e.Message.Contains("File exists"));
         NetworkNamespace.Exists(name).Should().BeTrue("the failed create must not remove the existing namespace");
         using (NetworkNamespace.Open(name)) { }
         NetworkNamespace.Delete(name);
@@ -309,7 +309,7 @@ public sealed class FoundationTests : NamespaceTest
         Shell.Run("mount", "--bind", "/proc/self/ns/net", $"/run/netns/{name}").EnsureSuccess();
 
         FluentActions.Invoking(() => NetworkNamespace.Delete(name)).Should().Throw<NamespaceBusyException>()
-            .Where(e => e.ErrorCode == 16);
+            .Where(e => e.Errno == Errno.EBUSY);
         NetworkNamespace.Delete(name); // the lower mount is gone now too
         NetworkNamespace.Exists(name).Should().BeFalse();
     }
@@ -364,7 +364,7 @@ public sealed class FoundationTests : NamespaceTest
         }
         catch (NamespacePermissionException e)
         {
-            e.ErrorCode.Should().BeOneOf(1, 13);
+            e.Errno.Should().BeOneOf(Errno.EPERM, Errno.EACCES);
             e.Message.Should().Contain("/proc/1/ns/net").And.NotContain("run as root")
                 .And.Contain("has CAP_SYS_ADMIN").And.Contain("ptrace").And.Contain("security module").And.Contain("seccomp");
             return;
@@ -388,7 +388,7 @@ public sealed class FoundationTests : NamespaceTest
             File.CreateSymbolicLink(Path.Combine(dir, "link"), "/nonexistent-lnt-target");
             var options = new NetworkNamespaceOptions { RunDirectory = Path.Combine(dir, "link", "netns") };
             FluentActions.Invoking(() => NetworkNamespace.Create(NewName("enoent"), options)).Should().Throw<NetworkNamespaceException>()
-                .Where(e => e.GetType() == typeof(NetworkNamespaceException) && e.ErrorCode == 2 && e.Message.Contains("mkdir run directory"));
+                .Where(e => e.GetType() == typeof(NetworkNamespaceException) && e.Errno == Errno.ENOENT && e.Message.Contains("mkdir run directory"));
         }
         finally
         {
