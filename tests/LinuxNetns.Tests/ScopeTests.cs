@@ -168,7 +168,8 @@ public sealed class ScopeTests : NamespaceTest
     {
         RestoreOutcome r = BreakRestore(alsoBreakHome: false);
         r.Error.Should().BeOfType<NamespaceRestoreException>().Which.Errno.Should().Be(Errno.EINVAL);
-        r.Error!.Message.Should().Contain($"thread {r.Tid} ").And.Contain("home network namespace");
+        ((NamespaceRestoreException)r.Error!).Operation.Should().Be(NamespaceOperation.RestoreNamespace);
+        r.Error.Message.Should().Contain($"thread {r.Tid} ").And.Contain("home network namespace");
         r.After.Should().Be(NamespaceDiagnostics.HomeNamespace, "the thread is not left inside the namespace it entered");
         r.LaterError.Should().BeNull("a thread back at home, with no scope open, is usable again");
     }
