@@ -97,9 +97,9 @@ internal sealed partial class NetnsCli
     }
 
     /// <summary>
-    /// iproute2 warns about an <c>/etc/netns/NAME</c> entry it cannot bind before the command runs; the library learns
-    /// of it inside the exec and logs it after the command has started. The usual cause, a missing <c>/etc</c> target,
-    /// is found here first so that the warning comes first; the library's own warning for it is then not repeated.
+    /// iproute2 warns about an <c>/etc/netns/NAME</c> entry it cannot bind before the command runs; the library reports
+    /// it through <see cref="ExecOptions.EtcBindFailed"/> from inside the exec. The usual cause, a missing <c>/etc</c>
+    /// target, is found here first so that the warning comes first; the library's report of it is then not repeated.
     /// </summary>
     private void ReportMissingEtcTargets(string name)
     {
