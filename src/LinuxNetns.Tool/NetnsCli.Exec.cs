@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using LinuxNetns;
-using Microsoft.Extensions.Logging;
 
 namespace Netns;
 
@@ -38,8 +37,8 @@ internal sealed partial class NetnsCli
             {
                 RunDirectory = _options.RunDirectory,
                 EtcDirectory = _options.EtcDirectory,
-                LoggerFactory = IpWarnings.Instance,
             },
+            EtcBindFailed = ReportBindFailure,
         };
 
         NetworkNamespace ns;
@@ -70,7 +69,7 @@ internal sealed partial class NetnsCli
             {
                 child = ExecInNamespace.Start(ns, startInfo, options);
             }
-            catch (NetworkNamespaceException e) when (e.Operation is "exec" or "start process")
+            catch (NetworkNamespaceException e) when (e.Operation is NamespaceOperation.ResolveProgram or NamespaceOperation.ChangeDirectory or NamespaceOperation.Spawn)
             {
                 Error($"exec of \"{command[0]}\" failed: {StrError(e)}");
                 return Failure;
@@ -80,12 +79,12 @@ internal sealed partial class NetnsCli
                 string error = StrError(e);
                 Error(e.Operation switch
                 {
-                    // Without CAP_SYS_ADMIN the library refuses before trying; iproute2 learns it from setns.
-                    var op when op.StartsWith("setns", StringComparison.Ordinal) || op == "exec in network namespace" =>
-                        $"setting the network namespace \"{name}\" failed: {error}",
-                    var op when op.StartsWith("unshare", StringComparison.Ordinal) => $"unshare failed: {error}",
-                    var op when op.StartsWith("mount --make-r", StringComparison.Ordinal) => $"\"mount --make-rslave /\" failed: {error}",
-                    var op when op.StartsWith("mount of /sys", StringComparison.Ordinal) => $"mount of /sys failed: {error}",
+                    // Without CAP_SYS_ADMIN the library refuses before trying (Exec); iproute2 learns it from setns.
+                    NamespaceOperation.SetnsNetwork or NamespaceOperation.Exec => $"setting the network namespace \"{name}\" failed: {error}",
+                    NamespaceOperation.UnshareMount or NamespaceOperation.UnshareFilesystem => $"unshare failed: {error}",
+                    NamespaceOperation.SetMountPropagation => $"\"mount --make-rslave /\" failed: {error}",
+                    NamespaceOperation.MountSysfs => $"mount of /sys failed: {error}",
+                    // A step iproute2 does not have (the prepared mount namespace, pidfd): the library's message says what and why.
                     _ => e.Message,
                 });
                 return SwitchFailure;
@@ -98,13 +97,13 @@ internal sealed partial class NetnsCli
     }
 
     /// <summary>
-    /// iproute2 warns about an <c>/etc/netns/NAME</c> entry it cannot bind before the command runs; the library learns
-    /// of it inside the exec and logs it after the command has started. The usual cause, a missing <c>/etc</c> target,
-    /// is found here first so that the warning comes first; the library's own warning for it is then not repeated.
+    /// iproute2 warns about an <c>/etc/netns/NAME</c> entry it cannot bind before the command runs; the library reports
+    /// it through <see cref="ExecOptions.EtcBindFailed"/> from inside the exec. The usual cause, a missing <c>/etc</c>
+    /// target, is found here first so that the warning comes first; the library's report of it is then not repeated.
     /// </summary>
     private void ReportMissingEtcTargets(string name)
     {
-        IpWarnings.Instance.Reported.Clear();
+        _reportedEtcTargets.Clear();
         string dir = Path.Combine(_options.EtcDirectory, name);
         if (!Directory.Exists(dir)) return;
         foreach (string entry in Directory.EnumerateFileSystemEntries(dir))
@@ -112,7 +111,7 @@ internal sealed partial class NetnsCli
             string target = "/etc/" + Path.GetFileName(entry);
             if (File.Exists(target) || Directory.Exists(target)) continue;
             Error($"Bind {entry} -> {target} failed: {StrError(Errno.ENOENT)}");
-            IpWarnings.Instance.Reported.Add(target);
+            _reportedEtcTargets.Add(target);
         }
     }
 
@@ -138,41 +137,13 @@ internal sealed partial class NetnsCli
         Native.Kill(child.Id, signal);
     }
 
-    /// <summary>Prints the library's warning about a failed <c>/etc/netns</c> bind as iproute2 prints it.</summary>
-    private sealed class IpWarnings : ILoggerFactory, ILogger
+    /// <summary>Bind targets already reported by <see cref="ReportMissingEtcTargets"/>.</summary>
+    private readonly HashSet<string> _reportedEtcTargets = new(StringComparer.Ordinal);
+
+    /// <summary>The library's report of a failed <c>/etc/netns</c> bind, printed as iproute2 prints it (unless already reported).</summary>
+    private void ReportBindFailure(EtcBindException e)
     {
-        public static readonly IpWarnings Instance = new();
-
-        /// <summary>Bind targets already reported by <see cref="ReportMissingEtcTargets"/>.</summary>
-        public readonly HashSet<string> Reported = new(StringComparer.Ordinal);
-
-        // LinuxNetns's EventId for "Bind {Source} -> {Target} failed: {Error}".
-        private const int BindFailed = 31;
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (eventId.Id != BindFailed || state is not IReadOnlyList<KeyValuePair<string, object?>> values) return;
-            string? Value(string key) => values.FirstOrDefault(v => v.Key == key).Value?.ToString();
-            // The library appends the errno name, "(ENOENT)"; iproute2 prints strerror alone.
-            if (Value("Target") is { } reported && Reported.Contains(reported)) return;
-            string error = Value("Error") ?? "";
-            int paren = error.LastIndexOf(" (", StringComparison.Ordinal);
-            if (paren > 0 && error.EndsWith(')')) error = error[..paren];
-            Error($"Bind {Value("Source")} -> {Value("Target")} failed: {error}");
-        }
-
-        public void Dispose()
-        {
-        }
+        if (e.Target is { } target && _reportedEtcTargets.Contains(target)) return;
+        Error($"Bind {e.Entry} -> {e.Target} failed: {StrError(e)}");
     }
 }

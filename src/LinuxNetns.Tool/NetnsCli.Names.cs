@@ -82,19 +82,22 @@ internal sealed partial class NetnsCli
         }
     }
 
-    /// <summary>iproute2's texts for the failures of add and attach.</summary>
+    /// <summary>iproute2's texts for the failures of add and attach, by the step that failed.</summary>
     private string AddError(NetworkNamespaceException e, string name, string source)
     {
-        string op = e.Operation;
         string error = StrError(e);
-        if (op.StartsWith("Cannot create namespace file", StringComparison.Ordinal)) return $"Cannot create namespace file \"{PathOf(name)}\": {error}";
-        if (op.StartsWith("unshare", StringComparison.Ordinal)) return $"Failed to create a new network namespace \"{name}\": {error}";
-        if (op.StartsWith("mount --bind", StringComparison.Ordinal)) return $"Bind {source} -> {PathOf(name)} failed: {error}";
-        if (op.StartsWith("mkdir", StringComparison.Ordinal)) return $"mkdir {RunDirectory} failed: {error}";
-        if (op.StartsWith("open run directory", StringComparison.Ordinal)) return $"Cannot open netns runtime directory \"{RunDirectory}\": {error}";
-        if (op.StartsWith("mount --make-rshared", StringComparison.Ordinal)) return $"mount --make-shared {RunDirectory} failed: {error}";
-        if (op.StartsWith("mount --rbind", StringComparison.Ordinal)) return $"mount --bind {RunDirectory} {RunDirectory} failed: {error}";
-        return e.Message;
+        return e.Operation switch
+        {
+            NamespaceOperation.CreatePlaceholder => $"Cannot create namespace file \"{PathOf(name)}\": {error}",
+            NamespaceOperation.UnshareNetwork => $"Failed to create a new network namespace \"{name}\": {error}",
+            NamespaceOperation.BindNamespace => $"Bind {source} -> {PathOf(name)} failed: {error}",
+            NamespaceOperation.MakeRunDirectory => $"mkdir {RunDirectory} failed: {error}",
+            NamespaceOperation.OpenRunDirectory => $"Cannot open netns runtime directory \"{RunDirectory}\": {error}",
+            NamespaceOperation.ShareRunDirectory => $"mount --make-shared {RunDirectory} failed: {error}",
+            NamespaceOperation.BindRunDirectory => $"mount --bind {RunDirectory} {RunDirectory} failed: {error}",
+            // A step iproute2 does not have (the lock, the switch back): the library's message says what and why.
+            _ => e.Message,
+        };
     }
 
     /// <summary><c>delete NAME</c>, or with <c>-all</c> every name (stopping at the first failure, still exiting 0, as iproute2).</summary>
@@ -120,11 +123,11 @@ internal sealed partial class NetnsCli
             NetworkNamespace.Delete(name, _options);
             return 0;
         }
-        catch (NamespacePermissionException e) when (e.Operation == "umount2")
+        catch (NamespacePermissionException e) when (e.Operation == NamespaceOperation.Unmount)
         {
             // The library stops at umount's EPERM; iproute2 ignores umount's result and reports what unlink says.
-            int errno = Native.Unlink(PathOf(name));
-            return errno == 0 ? 0 : Fail($"Cannot remove namespace file \"{PathOf(name)}\": {StrError(errno)}");
+            Errno errno = (Errno)Native.Unlink(PathOf(name));
+            return errno == Errno.None ? 0 : Fail($"Cannot remove namespace file \"{PathOf(name)}\": {StrError(errno)}");
         }
         catch (NetworkNamespaceException e)
         {
@@ -205,9 +208,9 @@ internal sealed partial class NetnsCli
             string error = StrError(e);
             return Fail(e.Operation switch
             {
-                "inotify_init1" => $"inotify_init failed: {error}",
-                "inotify_add_watch" => $"inotify_add_watch failed: {error}",
-                var op when op.StartsWith("mkdir", StringComparison.Ordinal) => $"mkdir {RunDirectory} failed: {error}",
+                NamespaceOperation.InotifyInit => $"inotify_init failed: {error}",
+                NamespaceOperation.InotifyAddWatch => $"inotify_add_watch failed: {error}",
+                NamespaceOperation.MakeRunDirectory => $"mkdir {RunDirectory} failed: {error}",
                 _ => $"read failed: {error}",
             });
         }

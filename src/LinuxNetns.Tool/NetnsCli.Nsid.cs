@@ -172,7 +172,7 @@ internal sealed partial class NetnsCli
     {
         string? message = e.KernelMessage;
         if (!string.IsNullOrEmpty(message)) Error($"Error: {message}{(message.EndsWith('.') ? "" : ".")}");
-        else Error($"RTNETLINK answers: {StrError(e.ErrorCode)}");
+        else Error($"RTNETLINK answers: {StrError(e.Errno)}");
         return NetlinkFailure;
     }
 }

@@ -196,10 +196,10 @@ internal sealed partial class NetnsCli
     private static void Error(string line) => Console.Error.Write(line + "\n");
 
     /// <summary>glibc's strerror text, as iproute2 prints it.</summary>
-    private static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+    private static string StrError(Errno errno) => Marshal.GetPInvokeErrorMessage((int)errno);
 
     /// <summary>An exception's errno as strerror text; errors without errno (a file that is no namespace) read as EINVAL, what setns says.</summary>
-    private static string StrError(NetworkNamespaceException e) => StrError(e.ErrorCode != 0 ? e.ErrorCode : Errno.EINVAL);
+    private static string StrError(NetworkNamespaceException e) => StrError(e.Errno != Errno.None ? e.Errno : Errno.EINVAL);
 
     private static ExitException Usage()
     {
@@ -219,14 +219,6 @@ internal sealed partial class NetnsCli
     {
         Error($"Error: duplicate \"{key}\": \"{argument}\" is the second value.");
         return new ExitException(UsageFailure);
-    }
-
-    /// <summary>The errno values the tool decides on.</summary>
-    private static class Errno
-    {
-        public const int ENOENT = 2;
-        public const int EEXIST = 17;
-        public const int EINVAL = 22;
     }
 }
 

@@ -219,8 +219,7 @@ public static class ExecInNamespace
             {
                 for (int i = 0; i < prepared.BindErrnos.Length; i++)
                 {
-                    if (prepared.BindErrnos[i] != 0)
-                        log.ExecBindFailed(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, Errno.Describe(prepared.BindErrnos[i]));
+                    if (prepared.BindErrnos[i] != 0) ReportBindFailure(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, (Errno)prepared.BindErrnos[i], options, log);
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
                 process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation);
@@ -243,12 +242,23 @@ public static class ExecInNamespace
         return process;
     }
 
+    /// <summary>A failed <c>/etc/netns</c> bind is a warning, as with iproute2: logged, handed to the caller's handler, and the program still starts.</summary>
+    private static void ReportBindFailure(string entry, string target, Errno errno, ExecOptions options, ILogger log)
+    {
+        log.ExecBindFailed(entry, target, NamespaceErrors.Describe(errno));
+        string advice = errno == Errno.ENOENT
+            ? $"A bind needs an existing target: create \"{target}\" on the host, or remove \"{entry}\"."
+            : $"Check \"{entry}\" and \"{target}\".";
+        options.EtcBindFailed?.Invoke(new EtcBindException(entry, target, errno,
+            $"Bind \"{entry}\" -> \"{target}\" failed: {NamespaceErrors.Describe(errno)}. The program sees the host's \"{target}\". {advice}"));
+    }
+
     private static void CheckPrivilege(string where)
     {
         if (Libc.HasEffectiveCapability(Libc.CAP_SYS_ADMIN) == false)
         {
-            throw new NamespacePermissionException("exec in network namespace", where, Libc.EPERM,
-                $"exec in network namespace \"{where}\" failed: {Errno.Describe(Libc.EPERM)}. It needs CAP_SYS_ADMIN (setns, unshare and mount, as `ip netns exec`): run as root.");
+            throw new NamespacePermissionException(NamespaceOperation.Exec, where, Errno.EPERM,
+                $"exec in network namespace \"{where}\" failed: {NamespaceErrors.Describe(Errno.EPERM)}. It needs CAP_SYS_ADMIN (setns, unshare and mount, as `ip netns exec`): run as root.");
         }
     }
 
@@ -259,28 +269,28 @@ public static class ExecInNamespace
         string file = startInfo.FileName;
         if (!string.IsNullOrWhiteSpace(startInfo.WorkingDirectory) && !Directory.Exists(startInfo.WorkingDirectory))
         {
-            throw new NetworkNamespaceException("exec", startInfo.WorkingDirectory, Libc.ENOENT,
+            throw new NetworkNamespaceException(NamespaceOperation.ResolveProgram, startInfo.WorkingDirectory, Errno.ENOENT,
                 $"exec \"{file}\" in {where} failed: the working directory \"{startInfo.WorkingDirectory}\" does not exist.");
         }
 
         string? resolved = Resolve(file);
         if (resolved is null)
         {
-            throw new NetworkNamespaceException("exec", file, Libc.ENOENT,
+            throw new NetworkNamespaceException(NamespaceOperation.ResolveProgram, file, Errno.ENOENT,
                 Path.IsPathRooted(file)
-                    ? $"exec \"{file}\" in {where} failed: {Errno.Describe(Libc.ENOENT)}. Check the path."
+                    ? $"exec \"{file}\" in {where} failed: {NamespaceErrors.Describe(Errno.ENOENT)}. Check the path."
                     : $"exec \"{file}\" in {where} failed: program not found in the current directory or PATH ({Environment.GetEnvironmentVariable("PATH")}). Pass a full path.");
         }
         if (Directory.Exists(resolved))
         {
-            throw new NetworkNamespaceException("exec", resolved, Libc.EISDIR,
+            throw new NetworkNamespaceException(NamespaceOperation.ResolveProgram, resolved, Errno.EISDIR,
                 $"exec \"{file}\" in {where} failed: \"{resolved}\" is a directory, not a program.");
         }
         if (Libc.Access(resolved, Libc.X_OK) != 0)
         {
             int errno = Libc.LastErrno;
-            throw new NetworkNamespaceException("exec", resolved, errno,
-                $"exec \"{file}\" in {where} failed: \"{resolved}\" is not executable: {Errno.Describe(errno)}.");
+            throw new NetworkNamespaceException(NamespaceOperation.ResolveProgram, resolved, (Errno)errno,
+                $"exec \"{file}\" in {where} failed: \"{resolved}\" is not executable: {NamespaceErrors.Describe(errno)}.");
         }
         return Path.GetFullPath(resolved);
     }

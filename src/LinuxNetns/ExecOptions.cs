@@ -39,6 +39,12 @@ public sealed class ExecOptions
     public bool BindEtc { get; init; } = true;
 
     /// <summary>
+    /// Called, before the program starts, for each <c>/etc/netns/NAME</c> entry that could not be bound over <c>/etc</c>
+    /// (besides the warning logged). The exec goes on, as <c>ip netns exec</c> does. Default null.
+    /// </summary>
+    public Action<EtcBindException>? EtcBindFailed { get; init; }
+
+    /// <summary>
     /// The <c>/etc/netns</c> directory, the run directory (for namespaces given by name) and the logger. Default (null):
     /// the options the namespace was opened with, or <see cref="NetworkNamespaceOptions.Default"/> for a name.
     /// </summary>

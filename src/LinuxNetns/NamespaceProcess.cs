@@ -89,7 +89,7 @@ public sealed class NamespaceProcess : IDisposable
             if (Libc.PidfdSendSignal(_pidfd, Libc.SIGKILL) != 0)
             {
                 int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                if (errno != Libc.ESRCH) throw Errno.Exception("kill (pidfd_send_signal SIGKILL)", $"process {Id}", errno);
+                if (errno != Libc.ESRCH) throw NamespaceErrors.Failed(NamespaceOperation.SignalProcess, "kill (pidfd_send_signal SIGKILL)", $"process {Id}", (Errno)errno);
             }
         }
         catch (ObjectDisposedException)

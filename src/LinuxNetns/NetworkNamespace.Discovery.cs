@@ -11,7 +11,7 @@ public sealed partial class NetworkNamespace
         SafeFdHandle? fd = DiscoveryScan.TryOpenHolder(discovered.Candidates(), discovered.Id, out string path, out string? name, out string tried);
         if (fd is null)
         {
-            throw new NamespaceNotFoundException("open discovered network namespace", discovered.Id.ToString(), Libc.ENOENT,
+            throw new NamespaceNotFoundException(NamespaceOperation.OpenDiscovered, discovered.Id.ToString(), Errno.ENOENT,
                 $"open discovered network namespace \"{discovered}\" failed: none of its holders refers to it any more ({tried}). " +
                 "It has most likely died with its last holder: run NamespaceDiscovery.Discover() again.");
         }

@@ -198,6 +198,11 @@ catch (NotANetworkNamespaceException e)
     Console.WriteLine($"{e.GetType().Name} {e.Problem} {e.Message}");
     return 1;
 }
+catch (NetworkNamespaceException e)
+{
+    Console.WriteLine($"{e.GetType().Name} {e.Operation} {e.Errno} {e.Message}");
+    return 1;
+}
 catch (Exception e)
 {
     Console.WriteLine($"{e.GetType().Name} {e.Message}");

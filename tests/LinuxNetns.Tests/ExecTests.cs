@@ -76,6 +76,8 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
         string etc = Directory.CreateTempSubdirectory(RunPrefix + "etcnetns-").FullName;
         var log = new ListLoggerFactory();
         var options = new NetworkNamespaceOptions { EtcDirectory = etc, LoggerFactory = log };
+        var reported = new List<EtcBindException>();
+        var reporting = new ExecOptions { NamespaceOptions = options, EtcBindFailed = reported.Add };
         string hostResolv = File.ReadAllText("/etc/resolv.conf");
         try
         {
@@ -87,6 +89,10 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
                 (await Out(ns, "cat", "/etc/resolv.conf")).Should().Be("nameserver 192.0.2.53\n");
                 log.At(LogLevel.Warning).Should().ContainSingle()
                     .Which.Should().Be($"Bind {etc}/{name}/{RunPrefix}no-such-etc-file -> /etc/{RunPrefix}no-such-etc-file failed: No such file or directory (ENOENT)");
+                (await ExecInNamespace.RunAsync(ns, Psi("cat", "/etc/resolv.conf"), null, reporting)).StandardOutput.Should().Be("nameserver 192.0.2.53\n");
+                EtcBindException failure = reported.Should().ContainSingle().Which;
+                (failure.Operation, failure.Errno, failure.Entry, failure.Target).Should().Be(
+                    (NamespaceOperation.BindEtcFile, Errno.ENOENT, $"{etc}/{name}/{RunPrefix}no-such-etc-file", $"/etc/{RunPrefix}no-such-etc-file"));
 
                 // Opt out, or pick another entry.
                 var noEtc = new ExecOptions { BindEtc = false };
@@ -538,15 +544,15 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
         FluentActions.Invoking(() => ExecInNamespace.Start(missing, Psi("true"))).Should().Throw<NamespaceNotFoundException>()
             .Where(e => e.Message.Contains(missing));
         FluentActions.Invoking(() => ExecInNamespace.Start(ns, Psi("lnt-no-such-program"))).Should().Throw<NetworkNamespaceException>()
-            .Where(e => e.ErrorCode == 2 && e.Target == "lnt-no-such-program" && e.Message.Contains("not found") && e.Message.Contains(name));
+            .Where(e => e.Operation == NamespaceOperation.ResolveProgram && e.Errno == Errno.ENOENT && e.Target == "lnt-no-such-program" && e.Message.Contains("not found") && e.Message.Contains(name));
         FluentActions.Invoking(() => ExecInNamespace.Start(ns, Psi("/nonexistent/prog"))).Should().Throw<NetworkNamespaceException>()
-            .Where(e => e.ErrorCode == 2 && e.Message.Contains("/nonexistent/prog"));
+            .Where(e => e.Errno == Errno.ENOENT && e.Message.Contains("/nonexistent/prog"));
         string plainFile = Path.Combine(Path.GetTempPath(), RunPrefix + "not-executable");
         File.WriteAllText(plainFile, "#!/bin/sh\n");
         try
         {
             FluentActions.Invoking(() => ExecInNamespace.Start(ns, Psi(plainFile))).Should().Throw<NetworkNamespaceException>()
-                .Where(e => e.ErrorCode == 13 && e.Message.Contains("not executable"));
+                .Where(e => e.Operation == NamespaceOperation.ResolveProgram && e.Errno == Errno.EACCES && e.Message.Contains("not executable"));
         }
         finally
         {
@@ -576,7 +582,7 @@ public sealed class ExecTests(ITestOutputHelper output) : NamespaceTest
         using (NetworkNamespace.Create(name)) { }
         ShellResult r = Probe.Run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--"], "exec", name);
         NetworkNamespace.Delete(name);
-        r.StdOut.Should().StartWith("NamespacePermissionException").And.Contain("CAP_SYS_ADMIN").And.Contain("run as root")
+        r.StdOut.Should().StartWith("NamespacePermissionException Exec EPERM ").And.Contain("CAP_SYS_ADMIN").And.Contain("run as root")
             .And.Contain("ip netns exec", "the exec's own check answered, not an earlier open");
         r.ExitCode.Should().Be(1);
     }

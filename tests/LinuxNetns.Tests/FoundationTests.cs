@@ -200,10 +200,12 @@ public sealed class FoundationTests : NamespaceTest
     {
         string name = NewName("missing");
         FluentActions.Invoking(() => NetworkNamespace.Open(name)).Should().Throw<NamespaceNotFoundException>()
-            .Where(e => e.ErrorCode == 2 && e.Target == $"/run/netns/{name}" && e.Message.Contains("ENOENT"));
+            .Where(e => e.Operation == NamespaceOperation.OpenNamespaceFile && e.Errno == Errno.ENOENT && e.Target == $"/run/netns/{name}" && e.Message.Contains("ENOENT"));
         FluentActions.Invoking(() => NetworkNamespace.Delete(name)).Should().Throw<NamespaceNotFoundException>()
+            .Where(e => e.Operation == NamespaceOperation.Unlink && e.Errno == Errno.ENOENT)
             .WithMessage($"Cannot remove namespace file \"/run/netns/{name}\" failed: No such file or directory (ENOENT).*");
-        FluentActions.Invoking(() => NetworkNamespace.OpenProcess(int.MaxValue)).Should().Throw<NamespaceNotFoundException>();
+        FluentActions.Invoking(() => NetworkNamespace.OpenProcess(int.MaxValue)).Should().Throw<NamespaceNotFoundException>()
+            .Where(e => e.Operation == NamespaceOperation.OpenProcess && e.Errno == Errno.ESRCH);
     }
 
     [RootFact]
@@ -212,7 +214,7 @@ public sealed class FoundationTests : NamespaceTest
         string name = NewName("dup");
         Shell.Ip("netns", "add", name).EnsureSuccess();
         FluentActions.Invoking(() => NetworkNamespace.Create(name)).Should().Throw<NamespaceAlreadyExistsException>()
-            .Where(e => e.ErrorCode == 17 && e.Message.Contains("File exists"));
+            .Where(e => e.Operation == NamespaceOperation.CreatePlaceholder && e.Errno == Errno.EEXIST && e.Message.Contains("File exists"));
         NetworkNamespace.Exists(name).Should().BeTrue("the failed create must not remove the existing namespace");
         using (NetworkNamespace.Open(name)) { }
         NetworkNamespace.Delete(name);
@@ -309,7 +311,7 @@ public sealed class FoundationTests : NamespaceTest
         Shell.Run("mount", "--bind", "/proc/self/ns/net", $"/run/netns/{name}").EnsureSuccess();
 
         FluentActions.Invoking(() => NetworkNamespace.Delete(name)).Should().Throw<NamespaceBusyException>()
-            .Where(e => e.ErrorCode == 16);
+            .Where(e => e.Operation == NamespaceOperation.Unlink && e.Errno == Errno.EBUSY);
         NetworkNamespace.Delete(name); // the lower mount is gone now too
         NetworkNamespace.Exists(name).Should().BeFalse();
     }
@@ -346,7 +348,8 @@ public sealed class FoundationTests : NamespaceTest
         NetworkNamespace.Delete(NetworkNamespace.List().First(n => n.StartsWith(RunPrefix + "rundir")));
 
         ShellResult r = Probe.Run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", "--"], "create", name);
-        r.StdOut.Should().StartWith("NamespacePermissionException").And.Contain("CAP_SYS_ADMIN").And.Contain("run as root");
+        // The first step that needs the capability is the run directory's shared remount.
+        r.StdOut.Should().StartWith("NamespacePermissionException ShareRunDirectory EPERM ").And.Contain("CAP_SYS_ADMIN").And.Contain("run as root");
         r.ExitCode.Should().Be(1);
         NetworkNamespace.Exists(name).Should().BeFalse();
     }
@@ -364,7 +367,8 @@ public sealed class FoundationTests : NamespaceTest
         }
         catch (NamespacePermissionException e)
         {
-            e.ErrorCode.Should().BeOneOf(1, 13);
+            e.Errno.Should().BeOneOf(Errno.EPERM, Errno.EACCES);
+            e.Operation.Should().BeOneOf(NamespaceOperation.OpenProcess, NamespaceOperation.OpenNamespaceFile);
             e.Message.Should().Contain("/proc/1/ns/net").And.NotContain("run as root")
                 .And.Contain("has CAP_SYS_ADMIN").And.Contain("ptrace").And.Contain("security module").And.Contain("seccomp");
             return;
@@ -388,7 +392,7 @@ public sealed class FoundationTests : NamespaceTest
             File.CreateSymbolicLink(Path.Combine(dir, "link"), "/nonexistent-lnt-target");
             var options = new NetworkNamespaceOptions { RunDirectory = Path.Combine(dir, "link", "netns") };
             FluentActions.Invoking(() => NetworkNamespace.Create(NewName("enoent"), options)).Should().Throw<NetworkNamespaceException>()
-                .Where(e => e.GetType() == typeof(NetworkNamespaceException) && e.ErrorCode == 2 && e.Message.Contains("mkdir run directory"));
+                .Where(e => e.GetType() == typeof(NetworkNamespaceException) && e.Operation == NamespaceOperation.MakeRunDirectory && e.Errno == Errno.ENOENT && e.Message.Contains("mkdir run directory"));
         }
         finally
         {

@@ -171,7 +171,7 @@ public sealed class LinkTests : NamespaceTest
         }
         after.Should().Contain($"10.200.5.0/24 dev {ea}", "only the routes named were removed");
         FluentActions.Invoking(() => a.Network.RemoveRoute(IPNetwork.Parse("10.204.0.0/16"), linkName: ea))
-            .Should().Throw<NetlinkException>().Which.ErrorName.Should().Be("ESRCH");
+            .Should().Throw<NetlinkException>().Which.Errno.Should().Be(Errno.ESRCH);
     }
 
     [RootFact]
@@ -182,28 +182,28 @@ public sealed class LinkTests : NamespaceTest
         a.Network.CreateVethPair(ea, eb);
 
         NetlinkException exists = FluentActions.Invoking(() => a.Network.CreateVethPair(ea, NewLink("x"))).Should().Throw<NetlinkException>().Which;
-        exists.ErrorName.Should().Be("EEXIST");
+        exists.Errno.Should().Be(Errno.EEXIST);
         exists.Message.Should().Contain(ea).And.Contain("RTM_NEWLINK");
 
         NetlinkException mtu = FluentActions.Invoking(() => a.Network.SetLinkMtu(ea, 1_000_000)).Should().Throw<NetlinkException>().Which;
-        mtu.ErrorName.Should().Be("EINVAL");
+        mtu.Errno.Should().Be(Errno.EINVAL);
         mtu.KernelMessage.Should().ContainEquivalentOf("mtu greater than device maximum", "the kernel's extended ACK says which bound was broken");
         mtu.Message.Should().Contain(mtu.KernelMessage);
 
         NetlinkException missing = FluentActions.Invoking(() => a.Network.AddAddress("nosuch0", "10.200.4.1/24")).Should().Throw<NetlinkException>().Which;
-        missing.ErrorName.Should().Be("ENODEV");
+        missing.Errno.Should().Be(Errno.ENODEV);
         missing.Message.Should().Contain("nosuch0").And.Contain("its links are: lo, ").And.Contain(ea).And.Contain(eb);
 
         NetlinkException absent = FluentActions.Invoking(() => a.Network.RemoveAddress(ea, IPAddress.Parse("10.200.4.1"), 24)).Should().Throw<NetlinkException>().Which;
-        absent.ErrorName.Should().Be("EADDRNOTAVAIL");
+        absent.Errno.Should().Be(Errno.EADDRNOTAVAIL);
 
         NetlinkException taken = FluentActions.Invoking(() => a.Network.RenameLink(ea, eb)).Should().Throw<NetlinkException>().Which;
-        taken.ErrorName.Should().Be("EEXIST");
+        taken.Errno.Should().Be(Errno.EEXIST);
         taken.Message.Should().Contain($"A link named \"{eb}\" already exists");
 
         NetlinkException unreachable = FluentActions.Invoking(() => a.Network.AddRoute(IPNetwork.Parse("10.203.0.0/16"), IPAddress.Parse("10.200.99.1")))
             .Should().Throw<NetlinkException>().Which;
-        unreachable.ErrorName.Should().Be("ENETUNREACH");
+        unreachable.Errno.Should().Be(Errno.ENETUNREACH);
         unreachable.KernelMessage.Should().NotBeNullOrEmpty();
 
         FluentActions.Invoking(() => a.Network.CreateVethPair("has space", "ok0")).Should().Throw<ArgumentException>().Which.Message.Should().Contain("has space");
@@ -212,7 +212,7 @@ public sealed class LinkTests : NamespaceTest
         FluentActions.Invoking(() => a.Network.AddAddress(ea, IPAddress.Parse("10.200.4.1"), 40)).Should().Throw<ArgumentOutOfRangeException>();
         using NetworkNamespace b = NetworkNamespace.CreateTemporary();
         NetlinkException local = FluentActions.Invoking(() => a.Network.MoveLink("lo", b)).Should().Throw<NetlinkException>().Which;
-        local.ErrorName.Should().Be("EINVAL");
+        local.Errno.Should().Be(Errno.EINVAL);
         local.Message.Should().Contain("cannot change namespace");
     }
 

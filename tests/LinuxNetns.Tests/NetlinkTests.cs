@@ -87,14 +87,12 @@ public sealed class NetlinkTests : NamespaceTest
         t.Viewer.Network.SetNsid(t.A, 3);
 
         NetlinkException again = FluentActions.Invoking(() => t.Viewer.Network.SetNsid(t.A, 4)).Should().Throw<NetlinkException>().Which;
-        again.ErrorCode.Should().Be(17);
-        again.ErrorName.Should().Be("EEXIST");
+        again.Errno.Should().Be(Errno.EEXIST);
         again.KernelMessage.Should().Be("Peer netns already has a nsid assigned");
         again.Message.Should().Contain("RTM_NEWNSID").And.Contain(t.ViewerName).And.Contain("Peer netns already has a nsid assigned");
         again.Should().BeAssignableTo<NetworkNamespaceException>();
 
         NetlinkException taken = FluentActions.Invoking(() => t.Viewer.Network.SetNsid(t.B, 3)).Should().Throw<NetlinkException>().Which;
-        taken.ErrorCode.Should().Be(17);
         taken.KernelMessage.Should().Be("The specified nsid is already used");
 
         // What ip prints for the same refusal.
@@ -235,7 +233,7 @@ public sealed class NetlinkTests : NamespaceTest
         }, "list addresses");
 
         NetlinkException e = FluentActions.Invoking(Dump).Should().Throw<NetlinkException>().Which;
-        e.ErrorName.Should().Be("EINTR");
+        e.Errno.Should().Be(Errno.EINTR);
         e.Message.Should().Contain("list addresses").And.Contain("NLM_F_DUMP_INTR").And.Contain("Retry");
         small.DatagramsReceived.Should().BeGreaterThan(NetlinkSocket.DumpAttempts * 2, "each attempt spanned several parts");
 
@@ -276,7 +274,7 @@ public sealed class NetlinkTests : NamespaceTest
         Task wait = Task.Run(() => socket.ReceiveDatagram([], "wait for a reply"));
         Task.WaitAny([wait], TimeSpan.FromSeconds(20)).Should().Be(0, "the receive timeout ends the wait");
         NetlinkException e = wait.Exception!.InnerException.Should().BeOfType<NetlinkException>().Which;
-        e.ErrorName.Should().Be("EAGAIN");
+        e.Errno.Should().Be(Errno.EAGAIN);
         e.Message.Should().Contain("wait for a reply").And.Contain("no reply from the kernel within 0.2 s").And.Contain("Retry");
 
         // The socket still works afterwards.
@@ -301,8 +299,9 @@ public sealed class NetlinkTests : NamespaceTest
         });
         NetlinkException e = FluentActions.Invoking(() => socket.ReceiveDatagram([], "read a reply"))
             .Should().Throw<NetlinkException>().Which;
-        e.ErrorCode.Should().Be(74, "EBADMSG");
-        e.Operation.Should().Be("read a reply");
+        e.Errno.Should().Be(Errno.EBADMSG);
+        e.Operation.Should().Be(NamespaceOperation.NetlinkRequest);
+        e.Request.Should().Be("read a reply");
         e.Message.Should().Contain("\"victim\"").And.Contain("Bad message").And.Contain("claims 64 bytes, of 20 left").And.Contain("Retry");
     }
 

@@ -167,8 +167,9 @@ public sealed class ScopeTests : NamespaceTest
     public void A_failed_restore_falls_back_to_the_home_namespace_and_says_which_thread_went_where()
     {
         RestoreOutcome r = BreakRestore(alsoBreakHome: false);
-        r.Error.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
-        r.Error!.Message.Should().Contain($"thread {r.Tid} ").And.Contain("home network namespace");
+        r.Error.Should().BeOfType<NamespaceRestoreException>().Which.Errno.Should().Be(Errno.EINVAL);
+        ((NamespaceRestoreException)r.Error!).Operation.Should().Be(NamespaceOperation.RestoreNamespace);
+        r.Error.Message.Should().Contain($"thread {r.Tid} ").And.Contain("home network namespace");
         r.After.Should().Be(NamespaceDiagnostics.HomeNamespace, "the thread is not left inside the namespace it entered");
         r.LaterError.Should().BeNull("a thread back at home, with no scope open, is usable again");
     }
@@ -177,7 +178,7 @@ public sealed class ScopeTests : NamespaceTest
     public void A_restore_that_fails_even_to_the_home_namespace_names_the_stranded_thread_and_refuses_it_afterwards()
     {
         RestoreOutcome r = BreakRestore(alsoBreakHome: true);
-        r.Error.Should().BeOfType<NamespaceRestoreException>().Which.ErrorCode.Should().Be(22 /* EINVAL */);
+        r.Error.Should().BeOfType<NamespaceRestoreException>().Which.Errno.Should().Be(Errno.EINVAL);
         r.Error!.Message.Should().Contain($"thread {r.Tid} ").And.Contain($"net:[{r.Entered.Inode}]");
         r.After.Should().Be(r.Entered, "the thread could not leave");
         r.LaterError.Should().BeOfType<NamespaceRestoreException>();

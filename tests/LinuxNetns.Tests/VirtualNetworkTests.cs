@@ -169,7 +169,7 @@ public sealed class VirtualNetworkTests : NamespaceTest
             .Connect("a", new[] { "10.198.6.1/24", "10.198.6.1/24" }, "b", new[] { "10.198.6.2/24" }) // the same address twice: EEXIST
             .PinNames();
         List<string> before = OurTemporaryNames();
-        FluentActions.Invoking(builder.Build).Should().Throw<NetlinkException>().Which.ErrorName.Should().Be("EEXIST");
+        FluentActions.Invoking(builder.Build).Should().Throw<NetlinkException>().Which.Errno.Should().Be(Errno.EEXIST);
         OurTemporaryNames().Should().BeEquivalentTo(before);
     }
 

@@ -394,7 +394,7 @@ internal sealed class DiscoveryScan
             SafeFdHandle? fd = pid > 0 ? ProcessNamespace.TryOpen(pid, candidate, out int errno) : NamespaceFile.TryOpenNetwork(candidate, out errno);
             if (fd is null)
             {
-                if (failures.Count < 4) failures.Add($"{candidate}: {Errno.Name(errno)}");
+                if (failures.Count < 4) failures.Add($"{candidate}: {(Errno)errno}");
                 continue;
             }
             if (Libc.FStat(fd, out Libc.StatX st) == 0 && new NamespaceId(st.Dev, st.Ino) == id)

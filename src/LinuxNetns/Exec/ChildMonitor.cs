@@ -37,7 +37,7 @@ internal static class ChildMonitor
         {
             int errno = Marshal.GetLastPInvokeError();
             wake.Dispose();
-            throw Errno.Exception("eventfd for the exec child monitor", null, errno);
+            throw NamespaceErrors.Failed(NamespaceOperation.CreateEventFd, "eventfd for the exec child monitor", null, (Errno)errno);
         }
         SafeFdHandle homeEvents = PreparedMountNamespace.Cache.OpenHomeEvents();
         var thread = new Thread(() => Loop(wake, homeEvents))

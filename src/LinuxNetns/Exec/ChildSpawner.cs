@@ -27,7 +27,7 @@ internal static unsafe class ChildSpawner
         if (fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw Errno.Exception("pidfd_open for an exec in", where, errno,
+            throw NamespaceErrors.Failed(NamespaceOperation.OpenProcess, "pidfd_open for an exec in", where, (Errno)errno,
                 errno == Libc.ENOSYS ? "Exec needs Linux 5.3 or later (pidfd_open) to watch and reap its children." : null);
         }
         Libc.CloseRaw(fd);
@@ -94,13 +94,13 @@ internal static unsafe class ChildSpawner
 
             if (plan->FailedStep == SwitchedWindow.Step.Spawn)
             {
-                throw new NetworkNamespaceException("start process", startInfo.FileName, plan->Errno,
-                    $"Starting \"{startInfo.FileName}\" ({program}) in {where} failed: posix_spawn: {Errno.Describe(plan->Errno)}.");
+                throw new NetworkNamespaceException(NamespaceOperation.Spawn, startInfo.FileName, (Errno)plan->Errno,
+                    $"Starting \"{startInfo.FileName}\" ({program}) in {where} failed: posix_spawn: {NamespaceErrors.Describe(plan->Errno)}.");
             }
             if (plan->FailedStep == SwitchedWindow.Step.ChangeDirectory)
             {
-                throw new NetworkNamespaceException("exec", workingDirectory, plan->Errno,
-                    $"exec \"{startInfo.FileName}\" in {where} failed: chdir to the working directory \"{workingDirectory}\": {Errno.Describe(plan->Errno)}.");
+                throw new NetworkNamespaceException(NamespaceOperation.ChangeDirectory, workingDirectory, (Errno)plan->Errno,
+                    $"exec \"{startInfo.FileName}\" in {where} failed: chdir to the working directory \"{workingDirectory}\": {NamespaceErrors.Describe(plan->Errno)}.");
             }
             if (plan->FailedStep != SwitchedWindow.Step.None) throw ExecErrors.StepFailed(plan->FailedStep, plan->Errno, where, propagation);
             pid = plan->Pid;
@@ -111,7 +111,7 @@ internal static unsafe class ChildSpawner
             if (pidfd < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                throw Errno.Exception($"pidfd_open of the started process {pid} in", where, errno,
+                throw NamespaceErrors.Failed(NamespaceOperation.OpenProcess, $"pidfd_open of the started process {pid} in", where, (Errno)errno,
                     "The process was killed and reaped again.");
             }
             for (int k = 0; k < pipes.Count; k++)
@@ -165,7 +165,7 @@ internal static unsafe class ChildSpawner
     {
         if (Libc.Pipe(out int readEnd, out int writeEnd) != 0)
         {
-            throw Errno.Exception("pipe2 for a redirected stream of an exec in", where, Marshal.GetLastPInvokeError());
+            throw NamespaceErrors.Failed(NamespaceOperation.PrepareSpawn, "pipe2 for a redirected stream of an exec in", where, (Errno)Marshal.GetLastPInvokeError());
         }
         return childReads ? (writeEnd, readEnd, target) : (readEnd, writeEnd, target);
     }
@@ -175,7 +175,7 @@ internal static unsafe class ChildSpawner
 
     private static void Check(int result, string operation, string where)
     {
-        if (result != 0) throw Errno.Exception($"{operation} for an exec in", where, result);
+        if (result != 0) throw NamespaceErrors.Failed(NamespaceOperation.PrepareSpawn, $"{operation} for an exec in", where, (Errno)result);
     }
 
     /// <summary>

@@ -259,7 +259,7 @@ internal sealed class PreparedMountNamespace : IDisposable
                 {
                     int errno = Marshal.GetLastPInvokeError();
                     fd.Dispose();
-                    throw Errno.Exception("open", "/proc/thread-self/mountinfo", errno, "Is /proc mounted?");
+                    throw NamespaceErrors.Failed(NamespaceOperation.OpenMountNamespace, "open", "/proc/thread-self/mountinfo", (Errno)errno, "Is /proc mounted?");
                 }
                 return fd;
             });

@@ -72,7 +72,7 @@ internal static unsafe class NamespaceMounts
             string source = $"/proc/thread-self/fd/{fd.Fd}";
             log.Step("mount --bind " + source, path);
             if (Libc.Mount(source, PlaceholderTarget(placeholder), "none", Libc.MS_BIND) != 0)
-                throw Errno.Exception("mount --bind namespace onto", path, Libc.LastErrno);
+                throw NamespaceErrors.Failed(NamespaceOperation.BindNamespace, "mount --bind namespace onto", path, (Errno)Libc.LastErrno);
         }
         catch (Exception e)
         {
@@ -100,23 +100,19 @@ internal static unsafe class NamespaceMounts
             {
                 int umountErrno = Libc.LastErrno;
                 // EINVAL: not a mount point (a stale placeholder, or an add in flight); ENOENT: handled by unlink below.
-                if (umountErrno is Libc.EPERM) throw Errno.Exception("umount2", path, umountErrno);
+                if (umountErrno is Libc.EPERM) throw NamespaceErrors.Failed(NamespaceOperation.Unmount, "umount2", path, Errno.EPERM);
             }
             log.Step("unlink", path);
             if (Libc.Unlink(path) == 0) return;
             if (Libc.LastErrno == Libc.EBUSY && !wasMounted && round == 0) continue;
             int errno = Libc.LastErrno;
-            if (errno == Libc.ENOENT)
+            string? advice = errno switch
             {
-                throw new NamespaceNotFoundException("Cannot remove namespace file", path, errno,
-                    $"Cannot remove namespace file \"{path}\" failed: {Errno.Describe(errno)}. No namespace named \"{name}\" exists; see NetworkNamespace.List() or `ip netns list`.");
-            }
-            string advice = errno switch
-            {
+                Libc.ENOENT => $"No namespace named \"{name}\" exists; see NetworkNamespace.List() or `ip netns list`.",
                 Libc.EBUSY => "Something else is still mounted on it (a second bind mount?); unmount it, or retry the delete.",
-                _ => "",
+                _ => null,
             };
-            throw Errno.Exception("Cannot remove namespace file", path, errno, advice.Length == 0 ? null : advice);
+            throw NamespaceErrors.Failed(NamespaceOperation.Unlink, "Cannot remove namespace file", path, (Errno)errno, advice);
         }
     }
 
@@ -129,7 +125,7 @@ internal static unsafe class NamespaceMounts
         {
             int errno = Libc.LastErrno;
             placeholder.Dispose();
-            throw Errno.Exception("Cannot create namespace file", path, errno,
+            throw NamespaceErrors.Failed(NamespaceOperation.CreatePlaceholder, "Cannot create namespace file", path, (Errno)errno,
                 errno == Libc.EEXIST ? $"A namespace named \"{name}\" already exists: open it, or delete it first." : null);
         }
         return placeholder;
@@ -153,7 +149,7 @@ internal static unsafe class NamespaceMounts
         if (Libc.FStat(placeholder, out Libc.StatX ours) != 0) return;
         if (now.Dev != ours.Dev || now.Ino != ours.Ino) return;
         if (Libc.Unlink(path) != 0 && Libc.LastErrno != Libc.ENOENT)
-            log.CleanupFailed(operation, path, Errno.Describe(Libc.LastErrno));
+            log.CleanupFailed(operation, path, NamespaceErrors.Describe(Libc.LastErrno));
     }
 
     /// <summary>
@@ -161,8 +157,8 @@ internal static unsafe class NamespaceMounts
     /// that delete, which is what the caller is told (as if the delete had come right after the add).
     /// </summary>
     private static Exception LostToDelete(Exception e, string name, string path) =>
-        e is NetworkNamespaceException { ErrorCode: Libc.ENOENT } && e is not NamespaceNotFoundException
-            ? new NamespaceNotFoundException("add", path, Libc.ENOENT,
+        e is NetworkNamespaceException { Operation: NamespaceOperation.BindNamespace, Errno: Errno.ENOENT }
+            ? new NamespaceNotFoundException(NamespaceOperation.BindNamespace, path, Errno.ENOENT,
                 $"Cannot create namespace file \"{path}\": the name \"{name}\" was deleted while it was being created (a concurrent delete). Create it again if it is still wanted.")
             : e;
 
@@ -171,7 +167,7 @@ internal static unsafe class NamespaceMounts
     {
         Libc.Umount2(path, Libc.MNT_DETACH | Libc.UMOUNT_NOFOLLOW);
         if (Libc.Unlink(path) != 0 && Libc.LastErrno != Libc.ENOENT)
-            log.CleanupFailed(operation, path, Errno.Describe(Libc.LastErrno));
+            log.CleanupFailed(operation, path, NamespaceErrors.Describe(Libc.LastErrno));
     }
 
     /// <summary>
@@ -196,46 +192,52 @@ internal static unsafe class NamespaceMounts
             byte[] none = NulTerminated("none");
             // Raw: the home descriptor is never closed (it lives as long as the process), and Switched takes numbers.
             int homeFd = ThreadNamespaces.Home.Fd;
-            (string step, int errno) = WhileSwitched(target, source, none, homeFd, out NewNamespaceFd, out Mounted, out bool restored);
+            (NamespaceOperation? step, int errno) = WhileSwitched(target, source, none, homeFd, out NewNamespaceFd, out Mounted, out bool restored);
             if (!restored)
             {
                 PoisonsThread = true;
                 if (NewNamespaceFd >= 0) Libc.CloseRaw(NewNamespaceFd);
                 NewNamespaceFd = -1;
-                throw new NamespaceRestoreException("setns back to the home namespace", description, errno,
-                    $"The library's home thread could not switch back to the home namespace: {Errno.Describe(errno)}. The thread has been retired; retry the operation.");
+                throw new NamespaceRestoreException(NamespaceOperation.RestoreNamespace, description, (Errno)errno,
+                    $"The library's home thread could not switch back to the home namespace: {NamespaceErrors.Describe(errno)}. The thread has been retired; retry the operation.");
             }
-            if (step.Length != 0)
+            if (step is NamespaceOperation failed)
             {
-                throw Errno.Exception(step, description, errno);
+                string doing = failed switch
+                {
+                    NamespaceOperation.UnshareNetwork => "unshare(CLONE_NEWNET)",
+                    NamespaceOperation.BindNamespace => "mount --bind /proc/thread-self/ns/net onto",
+                    _ => "open /proc/thread-self/ns/net",
+                };
+                throw NamespaceErrors.Failed(failed, doing, description, (Errno)errno);
             }
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static (string Step, int Errno) WhileSwitched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool mounted, out bool restored)
+        private static (NamespaceOperation? Step, int Errno) WhileSwitched(byte[]? target, byte[] source, byte[] none, int homeFd, out int newFd, out bool mounted, out bool restored)
         {
             newFd = -1;
             mounted = false;
             restored = true;
             fixed (byte* t = target, s = source, n = none)
             {
-                if (Switched.Unshare(Libc.CLONE_NEWNET) != 0) return ("unshare(CLONE_NEWNET)", Libc.LastErrno);
-                string step = "";
+                if (Switched.Unshare(Libc.CLONE_NEWNET) != 0) return (NamespaceOperation.UnshareNetwork, Libc.LastErrno);
+                NamespaceOperation? step = null;
                 int errno = 0;
                 if (t != null && Switched.Mount(s, t, n, Libc.MS_BIND) != 0)
                 {
-                    (step, errno) = ("mount --bind /proc/thread-self/ns/net onto", Libc.LastErrno);
+                    (step, errno) = (NamespaceOperation.BindNamespace, Libc.LastErrno);
                 }
                 else
                 {
                     mounted = t != null;
                     newFd = Switched.Open(s, Libc.O_RDONLY);
-                    if (newFd < 0) (step, errno) = ("open /proc/thread-self/ns/net", Libc.LastErrno);
+                    if (newFd < 0) (step, errno) = (NamespaceOperation.OpenThreadNamespace, Libc.LastErrno);
                 }
                 if (Switched.Setns(homeFd, Libc.CLONE_NEWNET) != 0)
                 {
                     restored = false;
-                    return ("setns", Libc.LastErrno);
+                    return (NamespaceOperation.RestoreNamespace, Libc.LastErrno);
                 }
                 return (step, errno);
             }

@@ -16,25 +16,25 @@ internal static class RunDirectory
     {
         CreateDirectories(directory);
         using SafeFdHandle dir = Libc.Open(directory, Libc.O_RDONLY | Libc.O_DIRECTORY);
-        if (dir.IsInvalid) throw Errno.Exception("open run directory", directory, Libc.LastErrno);
+        if (dir.IsInvalid) throw NamespaceErrors.Failed(NamespaceOperation.OpenRunDirectory, "open run directory", directory, (Errno)Libc.LastErrno);
 
         // The lock serializes the check-then-mount below between concurrent adds (ours and iproute2's).
-        if (Libc.Flock(dir, Libc.LOCK_EX) != 0) throw Errno.Exception("flock run directory", directory, Libc.LastErrno);
+        if (Libc.Flock(dir, Libc.LOCK_EX) != 0) throw NamespaceErrors.Failed(NamespaceOperation.LockRunDirectory, "flock run directory", directory, (Errno)Libc.LastErrno);
         try
         {
             logger.Step("mount MS_SHARED|MS_REC", directory);
             if (Libc.Mount("", directory, "none", Libc.MS_SHARED | Libc.MS_REC) == 0) return;
             int errno = Libc.LastErrno;
-            if (errno != Libc.EINVAL) throw Errno.Exception("mount --make-rshared", directory, errno);
+            if (errno != Libc.EINVAL) throw NamespaceErrors.Failed(NamespaceOperation.ShareRunDirectory, "mount --make-rshared", directory, (Errno)errno);
 
             // EINVAL: not a mount point yet. Make it one (bind onto itself), then retry the shared remount
             // once, exactly as iproute2 does. No private step in between: the self-bind joins the peer group
             // of the mount it sits on (/run), so its copies already exist in every mount namespace sharing
             // /run; making it private would cut them off (README, "Interoperability with ip netns").
             if (Libc.Mount(directory, directory, "none", Libc.MS_BIND | Libc.MS_REC) != 0)
-                throw Errno.Exception("mount --rbind", directory, Libc.LastErrno);
+                throw NamespaceErrors.Failed(NamespaceOperation.BindRunDirectory, "mount --rbind", directory, (Errno)Libc.LastErrno);
             if (Libc.Mount("", directory, "none", Libc.MS_SHARED | Libc.MS_REC) != 0)
-                throw UndoBind("mount --make-rshared", directory);
+                throw UndoShare(directory);
             logger.RunDirectoryBound(directory);
         }
         finally
@@ -43,10 +43,10 @@ internal static class RunDirectory
         }
     }
 
-    /// <summary>The error of a failed step after the self-bind, which is undone first: nothing half-made stays.</summary>
-    private static NetworkNamespaceException UndoBind(string step, string directory)
+    /// <summary>The error of the shared remount after the self-bind, which is undone first: nothing half-made stays.</summary>
+    private static NetworkNamespaceException UndoShare(string directory)
     {
-        NetworkNamespaceException error = Errno.Exception(step, directory, Libc.LastErrno);
+        NetworkNamespaceException error = NamespaceErrors.Failed(NamespaceOperation.ShareRunDirectory, "mount --make-rshared", directory, (Errno)Libc.LastErrno);
         Libc.Umount2(directory, Libc.MNT_DETACH);
         return error;
     }
@@ -67,6 +67,6 @@ internal static class RunDirectory
                 errno = Libc.LastErrno;
             }
         }
-        throw Errno.Exception("mkdir run directory", directory, errno);
+        throw NamespaceErrors.Failed(NamespaceOperation.MakeRunDirectory, "mkdir run directory", directory, (Errno)errno);
     }
 }

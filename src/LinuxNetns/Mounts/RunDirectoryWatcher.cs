@@ -47,7 +47,7 @@ internal sealed class RunDirectoryWatcher : IDisposable
         {
             int errno = Libc.LastErrno;
             inotify.Dispose();
-            throw Errno.Exception("inotify_init1", directory, errno,
+            throw NamespaceErrors.Failed(NamespaceOperation.InotifyInit, "inotify_init1", directory, (Errno)errno,
                 errno == Libc.EMFILE ? "Too many inotify instances: raise fs.inotify.max_user_instances, or stop other watchers." : null);
         }
         SafeFdHandle? wake = null;
@@ -56,11 +56,11 @@ internal sealed class RunDirectoryWatcher : IDisposable
             if (Libc.InotifyAddWatch(inotify, directory, Libc.IN_CREATE | Libc.IN_DELETE | Libc.IN_ONLYDIR) < 0)
             {
                 int errno = Libc.LastErrno;
-                throw Errno.Exception("inotify_add_watch", directory, errno,
+                throw NamespaceErrors.Failed(NamespaceOperation.InotifyAddWatch, "inotify_add_watch", directory, (Errno)errno,
                     errno == Libc.ENOSPC ? "The inotify watch limit is reached: raise fs.inotify.max_user_watches." : null);
             }
             wake = Libc.EventFd(Libc.EFD_NONBLOCK);
-            if (wake.IsInvalid) throw Errno.Exception("eventfd", directory, Libc.LastErrno);
+            if (wake.IsInvalid) throw NamespaceErrors.Failed(NamespaceOperation.CreateEventFd, "eventfd", directory, (Errno)Libc.LastErrno);
 
             var watcher = new RunDirectoryWatcher(inotify, wake, directory, log);
             // Not from the caller's thread, which may be inside a NamespaceScope.
@@ -103,7 +103,7 @@ internal sealed class RunDirectoryWatcher : IDisposable
             {
                 int errno = Libc.LastErrno;
                 if (errno == Libc.EINTR) continue;
-                return Errno.Exception("poll inotify", _directory, errno);
+                return NamespaceErrors.Failed(NamespaceOperation.InotifyRead, "poll inotify", _directory, (Errno)errno);
             }
             if (fds[1].ReturnedEvents != 0) return null; // Dispose asked us to stop.
             if ((fds[0].ReturnedEvents & Libc.POLLIN) == 0) continue;
@@ -113,7 +113,7 @@ internal sealed class RunDirectoryWatcher : IDisposable
             {
                 int errno = Libc.LastErrno;
                 if (errno is Libc.EINTR or Libc.EAGAIN) continue;
-                return Errno.Exception("read inotify", _directory, errno);
+                return NamespaceErrors.Failed(NamespaceOperation.InotifyRead, "read inotify", _directory, (Errno)errno);
             }
             if (!Dispatch(buffer.AsSpan(0, length))) return null;
         }

@@ -77,7 +77,7 @@ internal sealed class NetlinkSocket : IDisposable
         {
             int errno = Libc.LastErrno;
             fd.Dispose();
-            throw Errno.Exception("socket(AF_NETLINK, NETLINK_ROUTE)", target, errno);
+            throw NamespaceErrors.Failed(NamespaceOperation.NetlinkSocket, "socket(AF_NETLINK, NETLINK_ROUTE)", target, (Errno)errno);
         }
         try
         {
@@ -89,9 +89,9 @@ internal sealed class NetlinkSocket : IDisposable
             Libc.SetSocketOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_GET_STRICT_CHK, 1);
             // A receive timeout is not optional: without it a reply that never comes would block every later user
             // of the socket, which waits for the lock held by the blocked one.
-            if (Libc.SetReceiveTimeout(fd, timeout) != 0) throw Errno.Exception("setsockopt(SO_RCVTIMEO) on netlink socket", target, Libc.LastErrno);
+            if (Libc.SetReceiveTimeout(fd, timeout) != 0) throw NamespaceErrors.Failed(NamespaceOperation.NetlinkSocket, "setsockopt(SO_RCVTIMEO) on netlink socket", target, (Errno)Libc.LastErrno);
             long portId = Libc.BindNetlink(fd);
-            if (portId < 0) throw Errno.Exception("bind netlink socket", target, Libc.LastErrno);
+            if (portId < 0) throw NamespaceErrors.Failed(NamespaceOperation.NetlinkSocket, "bind netlink socket", target, (Errno)Libc.LastErrno);
             log.NetlinkSocketOpened(target, (uint)portId);
             return new NetlinkSocket(fd, (uint)portId, target, log, receiveBufferSize, timeout);
         }
@@ -253,18 +253,18 @@ internal sealed class NetlinkSocket : IDisposable
     {
         string? extra = advice?.Invoke(errno) ?? DefaultAdvice(errno);
         string kernel = string.IsNullOrEmpty(kernelMessage) ? "" : $" The kernel says: \"{kernelMessage}\".";
-        string message = $"{operation} in \"{Target}\" failed: {Errno.Describe(errno)}.{kernel}{(extra is null ? "" : " " + extra)}";
-        _log.NetlinkFailed(operation, Target, Errno.Describe(errno), kernelMessage ?? "");
-        return new NetlinkException(operation, Target, errno, string.IsNullOrEmpty(kernelMessage) ? null : kernelMessage, message);
+        string message = $"{operation} in \"{Target}\" failed: {NamespaceErrors.Describe(errno)}.{kernel}{(extra is null ? "" : " " + extra)}";
+        _log.NetlinkFailed(operation, Target, NamespaceErrors.Describe(errno), kernelMessage ?? "");
+        return new NetlinkException(operation, Target, (Errno)errno, string.IsNullOrEmpty(kernelMessage) ? null : kernelMessage, message);
     }
 
     private NetlinkException TimedOut(string operation)
     {
         string seconds = _receiveTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
         string message = $"{operation} in \"{Target}\" failed: no reply from the kernel within {seconds} s " +
-            $"(recv timed out: {Errno.Describe(Libc.EAGAIN)}). Retry the operation; a late reply to this request is ignored.";
-        _log.NetlinkFailed(operation, Target, Errno.Describe(Libc.EAGAIN), "timed out");
-        return new NetlinkException(operation, Target, Libc.EAGAIN, null, message);
+            $"(recv timed out: {NamespaceErrors.Describe(Libc.EAGAIN)}). Retry the operation; a late reply to this request is ignored.";
+        _log.NetlinkFailed(operation, Target, NamespaceErrors.Describe(Libc.EAGAIN), "timed out");
+        return new NetlinkException(operation, Target, Errno.EAGAIN, null, message);
     }
 
     private static string? DefaultAdvice(int errno) => errno switch

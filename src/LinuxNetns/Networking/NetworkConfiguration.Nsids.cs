@@ -41,7 +41,7 @@ public sealed partial class NetworkConfiguration
                 : null);
             return true;
         });
-        int assigned = GetNsid(peer) ?? throw new NetlinkException("set nsid", _namespace.ToString(), 0, null,
+        int assigned = GetNsid(peer) ?? throw new NetlinkException("set nsid", _namespace.ToString(), Errno.None, null,
             $"set nsid of {peer} in \"{_namespace}\": the kernel accepted the request but reports no nsid for the peer afterwards.");
         _namespace.Options.Logger.NsidAssigned(assigned, peer.ToString(), _namespace.ToString());
         return assigned;
@@ -88,7 +88,7 @@ public sealed partial class NetworkConfiguration
             ? $"No namespace has nsid {nsid}{(targetNsid is null ? "" : $" (or {targetNsid})")} in \"{_namespace}\": see ListNsids()."
             : null);
         return RtnlReplies.NsidLookup(replies)
-            ?? throw new NetlinkException(operation, _namespace.ToString(), 0, null, $"{operation} in \"{_namespace}\": the kernel sent no RTM_NEWNSID answer.");
+            ?? throw new NetlinkException(operation, _namespace.ToString(), Errno.None, null, $"{operation} in \"{_namespace}\": the kernel sent no RTM_NEWNSID answer.");
     }
 
     private List<NsidEntry> DumpNsids(int? target)

@@ -45,7 +45,7 @@ public sealed partial class NetworkConfiguration
         {
             return RtnlReplies.FirstLink(Netlink.Request(request, $"get link \"{name}\" (RTM_GETLINK)"));
         }
-        catch (NetlinkException e) when (e.ErrorCode == Libc.ENODEV)
+        catch (NetlinkException e) when (e.Errno == Errno.ENODEV)
         {
             return null;
         }
@@ -168,8 +168,8 @@ public sealed partial class NetworkConfiguration
         NetworkLink? link = FindLink(name);
         if (link is not null) return link.Index;
         string existing = string.Join(", ", GetLinks().Select(l => l.Name));
-        throw new NetlinkException(operation, _namespace.ToString(), Libc.ENODEV, null,
-            $"{operation} \"{name}\" in \"{_namespace}\" failed: {Errno.Describe(Libc.ENODEV)}. This namespace has no link of that name; its links are: {existing}.");
+        throw new NetlinkException(operation, _namespace.ToString(), Errno.ENODEV, null,
+            $"{operation} \"{name}\" in \"{_namespace}\" failed: {NamespaceErrors.Describe(Errno.ENODEV)}. This namespace has no link of that name; its links are: {existing}.");
     }
 
     /// <summary>The kernel's dev_valid_name: 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace.</summary>

@@ -11,7 +11,7 @@ internal static class NamespaceFile
     /// Opens <paramref name="path"/> and checks that it is an nsfs file of a network namespace.
     /// </summary>
     /// <param name="path">The file to open.</param>
-    /// <param name="operation">What the caller is doing, for the error message.</param>
+    /// <param name="operation">What the caller is doing, in words for the error message.</param>
     /// <param name="notFoundAdvice">What to tell the user when the path does not exist.</param>
     public static SafeFdHandle OpenNetwork(string path, string operation, string notFoundAdvice)
     {
@@ -47,11 +47,9 @@ internal static class NamespaceFile
         {
             int errno = Libc.LastErrno;
             fd.Dispose();
-            if (errno == Libc.ENOENT || errno == Libc.ESRCH)
-                throw new NamespaceNotFoundException(operation, path, errno, $"{operation} \"{path}\" failed: {Errno.Describe(errno)}. {notFoundAdvice}");
             // ENXIO: a socket, or a device without a driver: something that cannot be a namespace file.
             if (errno == Libc.ENXIO) throw NotANamespace(operation, path, Libc.Stat(path, out Libc.StatX st) == 0 ? st.Mode : 0u);
-            throw Errno.Exception(operation, path, errno);
+            throw NamespaceErrors.Failed(NamespaceOperation.OpenNamespaceFile, operation, path, (Errno)errno, errno is Libc.ENOENT or Libc.ESRCH ? notFoundAdvice : null);
         }
         try
         {
@@ -91,7 +89,7 @@ internal static class NamespaceFile
     /// <summary>The (st_dev, st_ino) identity of an open nsfs file.</summary>
     public static NamespaceId IdOf(SafeFdHandle fd, string path)
     {
-        if (Libc.FStat(fd, out Libc.StatX st) != 0) throw Errno.Exception("fstat", path, Libc.LastErrno);
+        if (Libc.FStat(fd, out Libc.StatX st) != 0) throw NamespaceErrors.Failed(NamespaceOperation.OpenNamespaceFile, "fstat", path, (Errno)Libc.LastErrno);
         return new NamespaceId(st.Dev, st.Ino);
     }
 
@@ -101,20 +99,20 @@ internal static class NamespaceFile
 
     private static void Check(SafeFdHandle fd, string path, string operation, bool lastTry)
     {
-        if (Libc.FStatFs(fd, out Libc.StatFs fs) != 0) throw Errno.Exception("fstatfs", path, Libc.LastErrno);
+        if (Libc.FStatFs(fd, out Libc.StatFs fs) != 0) throw NamespaceErrors.Failed(NamespaceOperation.OpenNamespaceFile, "fstatfs", path, (Errno)Libc.LastErrno);
         if (fs.Type != Libc.NSFS_MAGIC) throw Diagnose(fd, path, operation, lastTry);
 
         int type = Libc.Ioctl(fd, Libc.NS_GET_NSTYPE);
-        if (type < 0) throw Errno.Exception("ioctl NS_GET_NSTYPE", path, Libc.LastErrno);
+        if (type < 0) throw NamespaceErrors.Failed(NamespaceOperation.OpenNamespaceFile, "ioctl NS_GET_NSTYPE", path, (Errno)Libc.LastErrno);
         if (type != Libc.CLONE_NEWNET)
         {
-            throw new NotANetworkNamespaceException(operation, path, PlaceholderProblem.WrongNamespaceType,
+            throw new NotANetworkNamespaceException(NamespaceOperation.OpenNamespaceFile, path, PlaceholderProblem.WrongNamespaceType,
                 $"{operation} \"{path}\" failed: it is a namespace file, but not of a network namespace (type 0x{type:x}). Pass a net namespace, e.g. /proc/PID/ns/net.");
         }
     }
 
     private static NotANetworkNamespaceException NotANamespace(string operation, string path, uint mode) =>
-        new(operation, path, PlaceholderProblem.NotANamespace,
+        new(NamespaceOperation.OpenNamespaceFile, path, PlaceholderProblem.NotANamespace,
             $"{operation} \"{path}\" failed: it is not a namespace file ({KindOf(mode)}, nothing of type nsfs is there). Pass a namespace file such as /run/netns/NAME or /proc/PID/ns/net.");
 
     private static string KindOf(uint mode) => (mode & Libc.S_IFMT) switch
@@ -142,18 +140,18 @@ internal static class NamespaceFile
         if (young && !lastTry) return AddInProgress(operation, path, ageSeconds);
         if (MountTable.IsMountedInAnotherMountNamespace(path))
         {
-            return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.MountNotVisible,
+            return new NotANetworkNamespaceException(NamespaceOperation.OpenNamespaceFile, path, PlaceholderProblem.MountNotVisible,
                 $"{operation} \"{path}\" failed: a namespace is mounted there in another mount namespace, but the mount did not propagate into this process's mount namespace. " +
                 "Run in the mount namespace where it was created, or make sure the run directory is a shared mount point before namespaces are added (NetworkNamespace.Create and `ip netns add` both do this).");
         }
         if (young) return AddInProgress(operation, path, ageSeconds);
-        return new NotANetworkNamespaceException(operation, path, PlaceholderProblem.Stale,
+        return new NotANetworkNamespaceException(NamespaceOperation.OpenNamespaceFile, path, PlaceholderProblem.Stale,
             $"{operation} \"{path}\" failed: it is an empty placeholder with no namespace mounted on it, made {ageSeconds} s ago: most likely left by an add that crashed. " +
             "Remove it with NetworkNamespace.Delete or `ip netns delete`, then create the namespace again.");
     }
 
     private static NotANetworkNamespaceException AddInProgress(string operation, string path, long ageSeconds) =>
-        new(operation, path, PlaceholderProblem.AddInProgress,
+        new(NamespaceOperation.OpenNamespaceFile, path, PlaceholderProblem.AddInProgress,
             $"{operation} \"{path}\" failed: it is an empty placeholder made {ageSeconds} s ago with no namespace mounted on it yet: an add of this name is most likely still in progress. " +
             $"Retry in a moment; do not delete it. If it is still like this {AddInProgressSeconds} s after it was made, the add crashed: then remove it with NetworkNamespace.Delete or `ip netns delete`.");
 }

@@ -19,17 +19,16 @@ internal static class ProcessNamespace
         if (pidfd < 0)
         {
             int errno = Libc.LastErrno;
-            if (errno is Libc.ESRCH or Libc.ENOENT)
-                throw new NamespaceNotFoundException(operation, path, errno, $"{operation} \"{path}\" failed: pidfd_open({pid}): {Errno.Describe(errno)}. {notFoundAdvice}");
             if (errno is Libc.ENOSYS or Libc.EINVAL) return NamespaceFile.OpenNetwork(path, operation, notFoundAdvice);
-            throw Errno.Exception($"{operation}: pidfd_open({pid})", path, errno, "Close descriptors (EMFILE) or retry.");
+            throw NamespaceErrors.Failed(NamespaceOperation.OpenProcess, $"{operation}: pidfd_open({pid})", path, (Errno)errno,
+                errno is Libc.ESRCH or Libc.ENOENT ? notFoundAdvice : "Close descriptors (EMFILE) or retry.");
         }
         using var pidHandle = new SafeFdHandle(pidfd);
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, operation, notFoundAdvice);
         if (!IsAlive(pidHandle))
         {
             fd.Dispose();
-            throw new NamespaceNotFoundException(operation, path, Libc.ESRCH,
+            throw new NamespaceNotFoundException(NamespaceOperation.OpenProcess, path, Errno.ESRCH,
                 $"{operation} \"{path}\" failed: process {pid} exited while its namespace was being opened, so what was opened may belong to a process that reused the pid; it was closed. {notFoundAdvice}");
         }
         return fd;

@@ -68,7 +68,7 @@ internal sealed class NamespaceThread
         if (worker._startErrno != 0)
         {
             worker._thread.Join();
-            throw Errno.Exception("setns(CLONE_NEWNET) of a worker thread", nameForErrors, worker._startErrno);
+            throw NamespaceErrors.Failed(NamespaceOperation.SetnsNetwork, "setns(CLONE_NEWNET) of a worker thread", nameForErrors, (Errno)worker._startErrno);
         }
         return worker;
     }

@@ -71,7 +71,7 @@ internal static class ScopeStack
                 {
                     int errno = Libc.LastErrno;
                     target.DangerousRelease();
-                    throw Errno.Exception("open /proc/thread-self/ns/net", ns.Name ?? ns.Path, errno);
+                    throw NamespaceErrors.Failed(NamespaceOperation.OpenThreadNamespace, "open /proc/thread-self/ns/net", ns.Name ?? ns.Path, (Errno)errno);
                 }
                 switched = Switched.FStat(savedFd, out Libc.StatX st) != 0 || new NamespaceId(st.Dev, st.Ino) != ns.Id;
                 if (!switched)
@@ -87,7 +87,7 @@ internal static class ScopeStack
             int errno = Libc.LastErrno;
             if (savedFd >= 0) Switched.Close(savedFd);
             target.DangerousRelease();
-            throw Errno.Exception("setns(CLONE_NEWNET) into", ns.Name ?? ns.Path, errno);
+            throw NamespaceErrors.Failed(NamespaceOperation.SetnsNetwork, "setns(CLONE_NEWNET) into", ns.Name ?? ns.Path, (Errno)errno);
         }
 
         int token = ++t_nextToken == 0 ? ++t_nextToken : t_nextToken;
@@ -141,22 +141,22 @@ internal static class ScopeStack
     private static NamespaceRestoreException RestoreFailed(int errno, bool atHomeInstead, ulong entered)
     {
         int tid = Libc.GetThreadId();
-        string reason = $"Could not switch thread {tid} (kernel thread id) back to the network namespace it was in before: {Errno.Describe(errno)}. ";
+        string reason = $"Could not switch thread {tid} (kernel thread id) back to the network namespace it was in before: {NamespaceErrors.Describe(errno)}. ";
         if (atHomeInstead)
         {
             t_broken = t_count > 0; // the outer scopes would run in the home namespace, not in theirs
-            return new NamespaceRestoreException("setns(CLONE_NEWNET) back", "/proc/thread-self/ns/net", errno, reason +
+            return new NamespaceRestoreException(NamespaceOperation.RestoreNamespace, "/proc/thread-self/ns/net", (Errno)errno, reason +
                 $"It was moved to the process's home network namespace (net:[{ThreadNamespaces.HomeId.Inode}]) instead, not left in net:[{entered}]. " +
                 (t_count > 0
                     ? "Outer scopes are still open on it: the library refuses further scopes on this thread; end it."
                     : "Code that expected to be back elsewhere must switch again."));
         }
         t_broken = true;
-        return new NamespaceRestoreException("setns(CLONE_NEWNET) back", "/proc/thread-self/ns/net", errno, reason +
+        return new NamespaceRestoreException(NamespaceOperation.RestoreNamespace, "/proc/thread-self/ns/net", (Errno)errno, reason +
             $"Switching to the home namespace failed too: thread {tid} is still in the namespace it entered (net:[{entered}]); " +
             "the library refuses further scopes on it. End this thread (or the process) rather than keep using it.");
     }
 
-    private static NamespaceRestoreException BrokenThread() => new("enter namespace", "/proc/thread-self/ns/net", 0,
+    private static NamespaceRestoreException BrokenThread() => new(NamespaceOperation.RestoreNamespace, "/proc/thread-self/ns/net", Errno.None,
         "This thread could not be switched back to its namespace earlier and is in an unknown namespace; it must not enter namespaces any more. End the thread.");
 }
