@@ -17,7 +17,7 @@ internal sealed partial class NetnsCli
         DiscoveryResult found = NamespaceDiscovery.Discover(_options);
         if (_json)
         {
-            Console.Out.Write(DiscoverJson(found, _pretty));
+            Stdio.Out(DiscoverJson(found, _pretty));
             return 0;
         }
 

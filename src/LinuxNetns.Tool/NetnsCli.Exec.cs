@@ -20,7 +20,7 @@ internal sealed partial class NetnsCli
         if (!Directory.Exists(RunDirectory)) return 0;
         foreach (string name in NetworkNamespace.List(_options))
         {
-            Console.Out.Write($"\nnetns: {name}\n");
+            Stdio.Out($"\nnetns: {name}\n");
             ExecIn(name, args);
         }
         return 0;

@@ -28,7 +28,7 @@ internal sealed partial class NetnsCli
                 Out(hasId ? $"{name} (id: {id})" : name);
             }
         }
-        if (json is not null) Console.Out.Write(json.ToString());
+        if (json is not null) Stdio.Out(json.ToString());
         return 0;
     }
 

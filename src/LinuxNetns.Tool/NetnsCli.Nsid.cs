@@ -163,7 +163,7 @@ internal sealed partial class NetnsCli
             if (name is not null) line.Append($"(iproute2 netns name: {name})");
             Out(line.ToString());
         }
-        if (json is not null) Console.Out.Write(json.ToString());
+        if (json is not null) Stdio.Out(json.ToString());
         return 0;
     }
 

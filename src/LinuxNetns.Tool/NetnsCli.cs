@@ -76,7 +76,7 @@ internal sealed partial class NetnsCli
             }
             else if (IpSyntax.Matches(opt, "-Version"))
             {
-                Console.Out.Write($"netns utility, LinuxNetns-{typeof(NetworkNamespace).Assembly.GetName().Version?.ToString(3)}\n");
+                Stdio.Out($"netns utility, LinuxNetns-{typeof(NetworkNamespace).Assembly.GetName().Version?.ToString(3)}\n");
                 exit = 0;
                 return i;
             }
@@ -172,7 +172,7 @@ internal sealed partial class NetnsCli
 
     private static int PrintUsage()
     {
-        Console.Error.Write(
+        Stdio.Error(
             "Usage:\tnetns list\n" +
             "\tnetns add NAME\n" +
             "\tnetns attach NAME PID\n" +
@@ -191,9 +191,9 @@ internal sealed partial class NetnsCli
 
     // ---- output helpers ---------------------------------------------------------------------------
 
-    private static void Out(string line) => Console.Out.Write(line + "\n");
+    private static void Out(string line) => Stdio.Out(line + "\n");
 
-    private static void Error(string line) => Console.Error.Write(line + "\n");
+    private static void Error(string line) => Stdio.Error(line + "\n");
 
     /// <summary>glibc's strerror text, as iproute2 prints it.</summary>
     private static string StrError(Errno errno) => Marshal.GetPInvokeErrorMessage((int)errno);
