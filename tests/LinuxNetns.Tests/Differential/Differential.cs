@@ -33,12 +33,18 @@ public sealed class Differential : IDisposable
             while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do opts+=("$1"); shift; done
             exec ip "${opts[@]}" netns "$@"
             """);
-        WriteWrapper("netns", $"exec '{Probe.DotNet}' '{NetnsDll}' \"$@\"");
+        WriteWrapper("netns", InstalledTool is { } tool ? $"exec '{tool}' \"$@\"" : $"exec '{Probe.DotNet}' '{NetnsDll}' \"$@\"");
         File.Copy(Path.Combine(_dir, "netns", "nns"), Path.Combine(_dir, "netns", "netns"));
     }
 
     /// <summary>The netns tool, built beside the tests.</summary>
     public static string NetnsDll => Path.Combine(AppContext.BaseDirectory, "netns.dll");
+
+    /// <summary>
+    /// <c>LNT_NETNS_COMMAND</c>: an installed <c>netns</c> executable to compare instead of the one built beside the
+    /// tests (CI sets it to the NativeAOT tool it installed from the packed packages).
+    /// </summary>
+    public static string? InstalledTool => Environment.GetEnvironmentVariable("LNT_NETNS_COMMAND") is { Length: > 0 } path ? path : null;
 
     /// <summary>Starts every name the scripts make (before the run tag).</summary>
     public string Prefix { get; }
