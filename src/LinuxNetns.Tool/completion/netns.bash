@@ -22,7 +22,7 @@ _netns_command()
     return 1
 }
 
-# Sets _netns_word to what a typed word means: `a\ b`, 'a b and "a b all stand for "a b".
+# Sets _netns_word (the caller's local) to what a typed word means: `a\ b`, 'a b and "a b all stand for "a b".
 _netns_unquote()
 {
     local s=$1 i c
@@ -47,11 +47,11 @@ _netns_unquote()
 # (names may hold spaces or quotes). The directory is read, not `netns list`: no .NET start-up, no root needed.
 _netns_names()
 {
-    local dir=/run/netns path name quoted=
+    local dir=/run/netns path name quoted= _netns_word
     [[ -d $dir ]] || return 0
     _netns_unquote "$1"
     [[ $1 == [\'\"]* ]] && quoted=1
-    # Globbing with the user's shell options left as they are: save them, then set what is needed here.
+    # Dot names count too (ip lists them); the user's glob options are given back afterwards.
     local restore
     restore=$(shopt -p nullglob dotglob failglob nocaseglob)
     shopt -s nullglob dotglob
