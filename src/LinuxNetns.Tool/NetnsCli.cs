@@ -165,6 +165,7 @@ internal sealed partial class NetnsCli
         if (IpSyntax.Matches(command, "attach")) return Attach(rest);
         // Beyond ip netns (docs/netns-tool.md): matched last, so that no prefix of ip's commands changes meaning.
         if (IpSyntax.Matches(command, "discover")) return Discover(rest);
+        if (IpSyntax.Matches(command, "completion")) return Completion(rest);
 
         Error($"Command \"{command}\" is unknown, try \"netns help\".");
         return UsageFailure;
@@ -184,6 +185,7 @@ internal sealed partial class NetnsCli
             "\tnetns monitor\n" +
             "\tnetns list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n" +
             "\tnetns [-j] discover\n" +
+            "\tnetns completion bash\n" +
             "NETNSID := auto | POSITIVE-INT\n" +
             "OPTIONS := { -j[son] | -p[retty] | -a[ll] | -V[ersion] }\n");
         return UsageFailure;
