@@ -10,7 +10,8 @@ namespace LinuxNetns.Benchmarks;
 /// <c>dotnet run -c Release --project benchmarks/LinuxNetns.Benchmarks -- [--short] [BenchmarkDotNet options]</c>.
 /// Without <c>--filter</c> every benchmark runs. <c>--short</c>: fewer, shorter iterations (a few minutes on 2 cores).
 /// Diagnostics instead of a run: <c>--syscalls METHOD COUNT</c> (for <c>strace -f -c</c>), <c>--compare A B COUNT</c>
-/// and <c>--compare-scale N COUNT</c> (interleaved single calls, medians; see docs/benchmarks.md).
+/// and <c>--compare-scale N COUNT</c> (interleaved single calls, medians; see docs/benchmarks.md); <c>--tool-cost NETNS
+/// [ROUNDS]</c>: the netns executable against ip netns, whole processes (<see cref="ToolCost"/>).
 /// </summary>
 public static class Program
 {
@@ -26,6 +27,8 @@ public static class Program
         if (probe >= 0) return SyscallProbe.Run(args[probe + 1], int.Parse(args[probe + 2]));
         int compareScale = Array.IndexOf(args, "--compare-scale");
         if (compareScale >= 0) return SyscallProbe.CompareScale(int.Parse(args[compareScale + 1]), int.Parse(args[compareScale + 2]));
+        int toolCost = Array.IndexOf(args, "--tool-cost");
+        if (toolCost >= 0) return ToolCost.Run(args[toolCost + 1], args.Length > toolCost + 2 ? int.Parse(args[toolCost + 2]) : 300);
         int compare = Array.IndexOf(args, "--compare");
         if (compare >= 0) return SyscallProbe.Compare(args[compare + 1], args[compare + 2], int.Parse(args[compare + 3]));
 
