@@ -243,5 +243,6 @@ public sealed partial class NetworkNamespace : IDisposable
     }
 
     /// <summary><c>net:[inode]</c>, with the name if it has one.</summary>
-    public override string ToString() => Name is null ? Id.ToString() : $"{Name} ({Id})";
+    /// <remarks>Concatenated, not interpolated, for the reason <see cref="NamespaceId.ToString"/> gives.</remarks>
+    public override string ToString() => Name is null ? Id.ToString() : string.Concat(Name, " (", Id.ToString(), ")");
 }
