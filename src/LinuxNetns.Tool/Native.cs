@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
+using LinuxNetns;
+using Microsoft.Win32.SafeHandles;
 
 namespace Netns;
 
-/// <summary>The two syscalls the tool makes itself, where iproute2's behaviour differs from the library's on purpose.</summary>
+/// <summary>The few syscalls the tool makes itself, where iproute2's behaviour differs from the library's on purpose.</summary>
 internal static partial class Native
 {
     public const int SIGHUP = 1;
@@ -10,6 +12,12 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkImport(string path);
+
+    private const int O_RDONLY = 0;
+    private const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenImport(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillImport(int pid, int signal);
@@ -19,4 +27,15 @@ internal static partial class Native
 
     /// <summary>kill(2), to pass a signal on to a child.</summary>
     public static void Kill(int pid, int signal) => KillImport(pid, signal);
+
+    /// <summary>
+    /// open(2) read-only and close-on-exec, as ip's freopen(FILE, "r") opens its batch file (a directory opens too;
+    /// reading it fails later, which ends a batch as end-of-file does). The handle is invalid when errno is set.
+    /// </summary>
+    public static SafeFileHandle OpenReadOnly(string path, out Errno errno)
+    {
+        int fd = OpenImport(path, O_RDONLY | O_CLOEXEC);
+        errno = fd < 0 ? (Errno)Marshal.GetLastPInvokeError() : Errno.None;
+        return new SafeFileHandle(fd, ownsHandle: fd >= 0);
+    }
 }
