@@ -97,7 +97,8 @@ internal sealed partial class NetnsCli
         }
         else if (ipObject is not null)
         {
-            Error($"Object \"{first}\" is ip's \"{ipObject}\", which netns does not run: a batch line holds a netns command (\"netns COMMAND ...\" or \"COMMAND ...\").");
+            string what = first == ipObject ? $"Object \"{first}\"" : $"Object \"{first}\" (ip's \"{ipObject}\")";
+            Error($"{what} is not run by netns: a batch line holds a netns command, \"netns COMMAND ...\" or \"COMMAND ...\".");
             return Failure;
         }
         else if (IsNetnsCommand(first))

@@ -219,4 +219,30 @@ public sealed class NetnsBatchDifferentialTests : NamespaceTest
         ip.StdOut.Should().Contain("stderr: Cannot open file \"plain/x\" for reading: Not a directory\n");
         ip.StdOut.Should().Contain("nsid 3 (iproute2 netns name: T-b)\nT-a\nT-b (id: 3)\nT-a\nrc=0\n");
     }
+
+    /// <summary>What only the tool does (ip runs other objects; the wrapper cannot leave -netns without a name).</summary>
+    [RootFact]
+    public void Tool_only_bare_commands_other_ip_objects_and_options_without_a_value()
+    {
+        ScriptResult nn = _diff.RunWith("netns", """
+            run nns add $T-a
+            printf 'add %s-b\nlist\nidentify\nexec %s-a echo bare\nlink show\na show\nl\nhelp-me\n' $T $T | run nns -force -b -
+            run nns -n
+            run nns -b
+            run nns list
+            """);
+        nn.ExitCode.Should().Be(0, nn.StdErr);
+        nn.StdOut.Should().StartWith(
+            "rc=0\nT-a\n\nbare\nrc=1\n" +
+            "stderr: Object \"add\" (ip's \"address\") is not run by netns: a batch line holds a netns command, \"netns COMMAND ...\" or \"COMMAND ...\".\n" +
+            "stderr: Command failed -:1\n" +
+            "stderr: Object \"link\" is not run by netns: a batch line holds a netns command, \"netns COMMAND ...\" or \"COMMAND ...\".\n" +
+            "stderr: Command failed -:5\n");
+        nn.StdOut.Should().Contain("stderr: Object \"a\" (ip's \"address\") is not run by netns");
+        nn.StdOut.Should().Contain("stderr: Object \"l\" (ip's \"link\") is not run by netns");
+        nn.StdOut.Should().Contain("stderr: Object \"help-me\" is unknown, try \"netns help\".\nstderr: Command failed -:8\n");
+        nn.StdOut.Should().Contain("rc=255\nstderr: Cannot open network namespace \"(null)\": No such file or directory\n");
+        nn.StdOut.Should().Contain("rc=255\nstderr: Usage:\tnetns list\n");
+        nn.StdOut.Should().EndWith("T-a\nrc=0\n");
+    }
 }
