@@ -19,6 +19,12 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenImport(string path, int flags);
 
+    private const int F_GETFD = 1;
+    private const int FD_CLOEXEC = 1;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlImport(int fd, int command);
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillImport(int pid, int signal);
 
@@ -37,5 +43,16 @@ internal static partial class Native
         int fd = OpenImport(path, O_RDONLY | O_CLOEXEC);
         errno = fd < 0 ? (Errno)Marshal.GetLastPInvokeError() : Errno.None;
         return new SafeFileHandle(fd, ownsHandle: fd >= 0);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="fd"/> is open and was inherited: a descriptor that survived our exec cannot be
+    /// close-on-exec, so one that is was opened by the runtime itself, in a slot the parent left closed (the .NET
+    /// runtime's own pipes take fd 0 when standard input is closed).
+    /// </summary>
+    public static bool IsInherited(int fd)
+    {
+        int flags = FcntlImport(fd, F_GETFD);
+        return flags >= 0 && (flags & FD_CLOEXEC) == 0;
     }
 }

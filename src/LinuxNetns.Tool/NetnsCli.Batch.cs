@@ -21,6 +21,8 @@ internal sealed partial class NetnsCli
         using SafeFileHandle? handle = OpenBatchFile(file, out int? failed);
         if (failed is not null) return failed.Value;
 
+        // A closed standard input reads as an empty batch, as in ip (whose read fails with EBADF).
+        if (handle is null && !Native.IsInherited(0)) return 0;
         using var input = new FileStream(handle ?? new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
         IpBatchReader reader = IpBatchReader.FromStream(input);
         int result = 0;
