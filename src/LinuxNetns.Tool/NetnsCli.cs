@@ -179,6 +179,7 @@ internal sealed partial class NetnsCli
         if (IpSyntax.Matches(command, "monitor")) return await MonitorAsync().ConfigureAwait(false);
         if (IpSyntax.Matches(command, "attach")) return Attach(rest);
         // Beyond ip netns (docs/netns-tool.md): matched last, so that no prefix of ip's commands changes meaning.
+        // (A command added here goes into IsNetnsCommand too, so that a batch line may hold it alone.)
         if (IpSyntax.Matches(command, "discover")) return Discover(rest);
 
         Error($"Command \"{command}\" is unknown, try \"netns help\".");
