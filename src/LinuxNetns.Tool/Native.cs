@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using LinuxNetns;
+using Microsoft.Win32.SafeHandles;
 
 namespace Netns;
 
@@ -14,6 +16,18 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkImport(string path);
+
+    private const int O_RDONLY = 0;
+    private const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenImport(string path, int flags);
+
+    private const int F_GETFD = 1;
+    private const int FD_CLOEXEC = 1;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlImport(int fd, int command);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillImport(int pid, int signal);
@@ -40,4 +54,26 @@ internal static unsafe partial class Native
 
     /// <summary>kill(2), to pass a signal on to a child.</summary>
     public static void Kill(int pid, int signal) => KillImport(pid, signal);
+
+    /// <summary>
+    /// open(2) read-only and close-on-exec, as ip's freopen(FILE, "r") opens its batch file (a directory opens too;
+    /// reading it fails later, which ends a batch as end-of-file does). The handle is invalid when errno is set.
+    /// </summary>
+    public static SafeFileHandle OpenReadOnly(string path, out Errno errno)
+    {
+        int fd = OpenImport(path, O_RDONLY | O_CLOEXEC);
+        errno = fd < 0 ? (Errno)Marshal.GetLastPInvokeError() : Errno.None;
+        return new SafeFileHandle(fd, ownsHandle: fd >= 0);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="fd"/> is open and was inherited: a descriptor that survived our exec cannot be
+    /// close-on-exec, so one that is was opened by the runtime itself, in a slot the parent left closed (the .NET
+    /// runtime's own pipes take fd 0 when standard input is closed).
+    /// </summary>
+    public static bool IsInherited(int fd)
+    {
+        int flags = FcntlImport(fd, F_GETFD);
+        return flags >= 0 && (flags & FD_CLOEXEC) == 0;
+    }
 }

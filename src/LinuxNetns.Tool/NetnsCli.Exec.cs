@@ -15,7 +15,7 @@ internal sealed partial class NetnsCli
     {
         if (args.Length < 1 && !_all) return Fail("No netns name specified");
         if ((args.Length < 2 && !_all) || (args.Length < 1 && _all)) return Fail("No command specified");
-        if (!_all) return ExecIn(args[0], args[1..]);
+        if (!_all) return ExecIn(args[0], args[1..], single: true);
 
         if (!Directory.Exists(RunDirectory)) return 0;
         foreach (string name in NetworkNamespace.List(_options))
@@ -26,7 +26,7 @@ internal sealed partial class NetnsCli
         return 0;
     }
 
-    private int ExecIn(string name, string[] command)
+    private int ExecIn(string name, string[] command, bool single = false)
     {
         // Like iproute2's exec options: iproute2 marks the child's mounts rslave (the library's default is rprivate),
         // and /etc/netns warnings go to stderr in iproute2's words.
@@ -44,21 +44,24 @@ internal sealed partial class NetnsCli
         NetworkNamespace ns;
         try
         {
-            ns = NetworkNamespace.Open(name, options.NamespaceOptions);
+            // ip opens RUNDIR/NAME whatever NAME is; only -n NAME gets here with a name the library refuses.
+            ns = IpSyntax.IsInvalidName(name)
+                ? NetworkNamespace.OpenPath(PathOf(name), options.NamespaceOptions)
+                : NetworkNamespace.Open(name, options.NamespaceOptions);
         }
         catch (NotANetworkNamespaceException)
         {
             // What setns says about a file that is no namespace (a stale placeholder).
             Error($"setting the network namespace \"{name}\" failed: {StrError(Errno.EINVAL)}");
-            return SwitchFailure;
+            return SwitchFailed(single);
         }
         catch (NetworkNamespaceException e)
         {
             Error($"Cannot open network namespace \"{name}\": {StrError(e)}");
-            return SwitchFailure;
+            return SwitchFailed(single);
         }
 
-        ReportMissingEtcTargets(name);
+        if (!IpSyntax.IsInvalidName(name)) ReportMissingEtcTargets(name);
         var startInfo = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (string argument in command.AsSpan(1)) startInfo.ArgumentList.Add(argument);
 
@@ -87,13 +90,29 @@ internal sealed partial class NetnsCli
                     // A step iproute2 does not have (the prepared mount namespace, pidfd): the library's message says what and why.
                     _ => e.Message,
                 });
-                return SwitchFailure;
+                return SwitchFailed(single);
             }
         }
         using (child)
         {
-            return WaitForChild(child);
+            int code = WaitForChild(child);
+            // In a batch ip forks for exec and waits; a child killed by a signal makes it exit(1), -force or not.
+            if (single && _batchLine is not null && child.KilledBySignal) throw new ExitException(Failure);
+            return code;
         }
+    }
+
+    /// <summary>
+    /// ip exits 255 when it cannot enter the namespace. In a batch, ip has forked first: the child fails, ends its
+    /// copy of the batch with "Command failed FILE:LINE" and exit 1, and the parent, seeing exit 1, reports the same
+    /// line again (what is reproduced here; with -force ip's child would also run the rest of the batch, which is
+    /// not: docs/netns-tool.md).
+    /// </summary>
+    private int SwitchFailed(bool single)
+    {
+        if (!single || _batchLine is not int line) return SwitchFailure;
+        Error($"Command failed {_batchFile}:{line}");
+        return Failure;
     }
 
     /// <summary>

@@ -90,7 +90,7 @@ internal sealed partial class NetnsCli
         for (int i = 0; i < args.Length; i++)
         {
             string key = args[i];
-            if (key is not ("target-nsid" or "nsid")) return PrintUsage();
+            if (key is not ("target-nsid" or "nsid")) throw Help();
             if ((key == "nsid" ? nsid : target) >= 0) throw DuplicateArgument(key, key);
             if (++i >= args.Length) throw Usage();
             if (!IpSyntax.TryParseInt(args[i], out int value)) throw InvalidArgument($"\"{key}\" value is invalid", args[i]);
@@ -114,7 +114,7 @@ internal sealed partial class NetnsCli
             if (nsid >= 0) return NetlinkError(e);
             NetlinkError(e);
             Error("Dump terminated");
-            return Failure;
+            throw new ExitException(Failure); // exit(1) in ip: it ends a batch
         }
 
         // iproute2 names each nsid from a map of the run directory's names (first name per nsid), and uses up a

@@ -18,6 +18,8 @@ internal sealed partial class NetnsCli
     private bool _json;
     private bool _pretty;
     private bool _all;
+    private bool _force;
+    private string? _batchFile;
 
     private string RunDirectory => _options.RunDirectory;
 
@@ -28,8 +30,11 @@ internal sealed partial class NetnsCli
         var cli = new NetnsCli();
         try
         {
-            int first = cli.ParseOptions(args, out int? exit);
+            int first = cli.ParseOptions(args, out int? exit, out int? netnsOption);
             if (exit is not null) return exit.Value;
+            // -n NAME: the rest of the command line runs in NAME (a child of ours, what ip's netns_switch() is).
+            if (netnsOption is int at) return cli.RunInNamespace(args, at);
+            if (cli._batchFile is { } file) return await cli.BatchAsync(file).ConfigureAwait(false);
             return await cli.DispatchAsync(args[first..]).ConfigureAwait(false);
         }
         catch (ExitException e)
@@ -44,10 +49,15 @@ internal sealed partial class NetnsCli
         }
     }
 
-    /// <summary>ip.c's option loop: "--" ends it, "--opt" is "-opt", each option matched by prefix in ip's order.</summary>
-    private int ParseOptions(string[] args, out int? exit)
+    /// <summary>
+    /// ip.c's option loop: "--" ends it, "--opt" is "-opt", each option matched by prefix in ip's order. It stops at
+    /// <c>-netns NAME</c> (<paramref name="netnsOption"/> is its index): ip switches there, and the options after it
+    /// are the child's to read.
+    /// </summary>
+    private int ParseOptions(string[] args, out int? exit, out int? netnsOption)
     {
         exit = null;
+        netnsOption = null;
         int i = 0;
         for (; i < args.Length; i++)
         {
@@ -82,12 +92,17 @@ internal sealed partial class NetnsCli
             }
             else if (IpSyntax.Matches(opt, "-force"))
             {
+                _force = true;
             }
             else if (IpSyntax.Matches(opt, "-batch"))
             {
-                Error($"Option \"{args[i]}\" is not supported by netns: run the commands one by one.");
-                exit = UsageFailure;
-                return i;
+                // ip prints its usage when the file name is missing.
+                if (++i >= args.Length)
+                {
+                    exit = PrintUsage();
+                    return i;
+                }
+                _batchFile = args[i];
             }
             else if (IpSyntax.Matches(opt, "-brief"))
             {
@@ -110,8 +125,7 @@ internal sealed partial class NetnsCli
             }
             else if (IpSyntax.Matches(opt, "-netns"))
             {
-                Error($"Option \"{args[i]}\" is not supported by netns: use `netns exec NAME netns ...`.");
-                exit = UsageFailure;
+                netnsOption = i;
                 return i;
             }
             else if (IpSyntax.Matches(opt, "-Numeric"))
@@ -143,18 +157,19 @@ internal sealed partial class NetnsCli
     {
         if (args.Length == 0) return List();
 
-        // ipnetns.c checks the second word as a name before it even looks at the command.
+        // ipnetns.c checks the second word as a name before it even looks at the command. Like every usage error
+        // it is an exit(-1) in ip, which ends a batch whatever -force says: thrown, not returned.
         if (!_all && args.Length > 1 && IpSyntax.IsInvalidName(args[1]))
         {
             Error($"Invalid netns name \"{args[1]}\"");
-            return UsageFailure;
+            throw new ExitException(UsageFailure);
         }
 
         string command = args[0];
         string[] rest = args[1..];
         if (IpSyntax.Matches(command, "list") || IpSyntax.Matches(command, "show") || IpSyntax.Matches(command, "lst")) return List();
         if (IpSyntax.Matches(command, "list-id")) return ListId(rest);
-        if (IpSyntax.Matches(command, "help")) return PrintUsage();
+        if (IpSyntax.Matches(command, "help")) throw Help();
         if (IpSyntax.Matches(command, "add")) return Add(rest);
         if (IpSyntax.Matches(command, "set")) return Set(rest);
         if (IpSyntax.Matches(command, "delete")) return Delete(rest);
@@ -164,16 +179,20 @@ internal sealed partial class NetnsCli
         if (IpSyntax.Matches(command, "monitor")) return await MonitorAsync().ConfigureAwait(false);
         if (IpSyntax.Matches(command, "attach")) return Attach(rest);
         // Beyond ip netns (docs/netns-tool.md): matched last, so that no prefix of ip's commands changes meaning.
+        // (A command added here goes into IsNetnsCommand too, so that a batch line may hold it alone.)
         if (IpSyntax.Matches(command, "discover")) return Discover(rest);
         if (IpSyntax.Matches(command, "completion")) return Completion(rest);
 
         Error($"Command \"{command}\" is unknown, try \"netns help\".");
-        return UsageFailure;
+        throw new ExitException(UsageFailure);
     }
+
+    /// <summary>ipnetns.c's usage(): the usage on stderr, then exit(-1).</summary>
+    private static ExitException Help() => new(PrintUsage());
 
     private static int PrintUsage()
     {
-        Stdio.Error(
+        Error(
             "Usage:\tnetns list\n" +
             "\tnetns add NAME\n" +
             "\tnetns attach NAME PID\n" +
@@ -185,9 +204,10 @@ internal sealed partial class NetnsCli
             "\tnetns monitor\n" +
             "\tnetns list-id [target-nsid POSITIVE-INT] [nsid POSITIVE-INT]\n" +
             "\tnetns [-j] discover\n" +
+            "\tnetns [-force] -batch FILE\n" +
             "\tnetns completion bash\n" +
             "NETNSID := auto | POSITIVE-INT\n" +
-            "OPTIONS := { -j[son] | -p[retty] | -a[ll] | -V[ersion] }\n");
+            "OPTIONS := { -j[son] | -p[retty] | -a[ll] | -n[etns] NAME | -V[ersion] }");
         return UsageFailure;
     }
 

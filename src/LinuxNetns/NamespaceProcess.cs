@@ -110,6 +110,12 @@ public sealed class NamespaceProcess : IDisposable
     /// <inheritdoc/>
     public override string ToString() => $"{Id} ({StartInfo.FileName})";
 
+    /// <summary>
+    /// True once the child was found killed (or dumped) by a signal rather than exited; its <see cref="ExitCode"/> is
+    /// then 128 + the signal. For the netns tool, whose batch mode ends when a command dies of a signal, as ip's does.
+    /// </summary>
+    internal bool KilledBySignal { get; private set; }
+
     /// <summary>The pidfd, for the monitor's poll (valid until <see cref="Reap"/>).</summary>
     internal int PidfdForMonitor => _pidfd.Fd;
 
@@ -119,6 +125,7 @@ public sealed class NamespaceProcess : IDisposable
         int code = Libc.WaitExited(Id, out Libc.SigInfo info) != 0
             ? -1 // ECHILD: someone else reaped it
             : info.Code == Libc.CLD_EXITED ? info.Status : 128 + info.Status;
+        KilledBySignal = code >= 0 && info.Code != Libc.CLD_EXITED;
         _pidfd.Dispose();
         _exit.TrySetResult(code);
     }

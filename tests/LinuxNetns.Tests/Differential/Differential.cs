@@ -16,7 +16,10 @@ namespace LinuxNetns.Tests.Differential;
 /// Helpers: <c>run CMD…</c> prints CMD's stdout, then <c>rc=N</c>, then its stderr lines prefixed <c>stderr: </c>
 /// (so stderr is compared too); <c>out CMD…</c> the same without stderr; <c>waitns PID</c> waits until a process
 /// has left the script's network namespace. <c>$T</c> is a name prefix unique to the run; it is replaced by
-/// <c>T</c> before the outputs are compared.
+/// <c>T</c> before the outputs are compared. <c>$W</c> is an empty directory of the run's own, for files the script
+/// writes (batch files); it is removed with the rest. Standard input is closed: a script that feeds a command's
+/// standard input pipes into it itself. Options that take a value (<c>-batch FILE</c>, <c>-netns NAME</c>) take
+/// it along before <c>netns</c> in ip's command line.
 /// </remarks>
 public sealed class Differential : IDisposable
 {
@@ -28,9 +31,20 @@ public sealed class Differential : IDisposable
         Prefix = $"{prefix}d{Interlocked.Increment(ref s_counter)}";
         _dir = Path.Combine(Path.GetTempPath(), Prefix);
         Directory.CreateDirectory(_dir);
+        // The options before the netns command go before "netns" for ip; those that take a value (-batch FILE,
+        // -netns NAME, -loops N, -family F, -rcvbuf N, in any prefix ip accepts) take it along, whatever it looks like.
         WriteWrapper("ip", """
             opts=()
-            while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do opts+=("$1"); shift; done
+            while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do
+                o=${1#-}; o=-${o#-}
+                opts+=("$1"); shift
+                case "$o" in
+                    -|-r) ;; # "-r" is -resolve
+                    *) for v in -batch -netns -loops -family -rcvbuf; do
+                           case "$v" in "$o"*) [ $# -gt 0 ] && { opts+=("$1"); shift; }; break ;; esac
+                       done ;;
+                esac
+            done
             exec ip "${opts[@]}" netns "$@"
             """);
         WriteWrapper("netns", InstalledTool is { } tool ? $"exec '{tool}' \"$@\"" : $"exec '{Probe.DotNet}' '{NetnsDll}' \"$@\"");
@@ -76,6 +90,9 @@ public sealed class Differential : IDisposable
         foreach (string a in new[] { "--mount", "--net", "--propagation", "private", "bash", "-c", prelude + script }) psi.ArgumentList.Add(a);
         psi.Environment["T"] = tag;
         psi.Environment["ERR"] = Path.Combine(_dir, $"stderr-{tool}");
+        string work = Path.Combine(_dir, $"work-{tool}");
+        Directory.CreateDirectory(work);
+        psi.Environment["W"] = work;
         psi.Environment["PATH"] = $"{Path.Combine(_dir, tool)}:{Environment.GetEnvironmentVariable("PATH")}";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
