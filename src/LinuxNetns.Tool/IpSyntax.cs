@@ -33,9 +33,33 @@ internal static class IpSyntax
     public static bool TryParseInt(string text, out int value)
     {
         value = 0;
+        if (!TryParseC(text, out bool negative, out long magnitude)) return false;
+        long result = negative ? -magnitude : magnitude;
+        if (result is < int.MinValue or > int.MaxValue) return false;
+        value = (int)result;
+        return true;
+    }
+
+    /// <summary>
+    /// iproute2's <c>get_unsigned()</c> with base 0: C <c>strtoul</c> syntax, the whole string consumed, the value
+    /// within unsigned int ("-0" is 0; any other negative number wraps above the range, as strtoul's does).
+    /// </summary>
+    public static bool TryParseUnsigned(string text, out uint value)
+    {
+        value = 0;
+        if (!TryParseC(text, out bool negative, out long magnitude)) return false;
+        if (magnitude > uint.MaxValue || (negative && magnitude != 0)) return false;
+        value = (uint)magnitude;
+        return true;
+    }
+
+    /// <summary>The syntax strtol and strtoul share: blanks, a sign, a radix prefix, digits to the end.</summary>
+    private static bool TryParseC(string text, out bool negative, out long magnitude)
+    {
+        negative = false;
+        magnitude = 0;
         int i = 0;
         while (i < text.Length && IsCSpace(text[i])) i++;
-        bool negative = false;
         if (i < text.Length && text[i] is '+' or '-')
         {
             negative = text[i] == '-';
@@ -52,19 +76,14 @@ internal static class IpSyntax
             radix = 8;
         }
         int start = i;
-        long result = 0;
         for (; i < text.Length; i++)
         {
             int d = Digit(text[i], radix);
             if (d < 0) break;
-            result = result * radix + d;
-            if (result > (long)int.MaxValue + 1) return false; // out of range whatever follows
+            magnitude = magnitude * radix + d;
+            if (magnitude > uint.MaxValue + 1L) return false; // out of every range here, whatever follows
         }
-        if (i == start || i != text.Length) return false;
-        if (negative) result = -result;
-        if (result is < int.MinValue or > int.MaxValue) return false;
-        value = (int)result;
-        return true;
+        return i != start && i == text.Length;
     }
 
     private static bool IsCSpace(char c) => c is ' ' or '\t' or '\n' or '\v' or '\f' or '\r';

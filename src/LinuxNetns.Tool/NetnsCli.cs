@@ -70,10 +70,16 @@ internal sealed partial class NetnsCli
             if (!opt.StartsWith('-')) break;
             if (opt.StartsWith("--", StringComparison.Ordinal)) opt = opt[1..];
 
-            if (IpSyntax.Matches(opt, "-loops") || IpSyntax.Matches(opt, "-family") || IpSyntax.Matches(opt, "-rcvbuf"))
+            if (IpSyntax.Matches(opt, "-loops"))
             {
-                // Options with a value that do not change what netns does.
-                if (++i >= args.Length) throw Usage();
+                // ip's flush loop count (read with atoi): a value that does not change what netns does.
+                if (++i >= args.Length) return UsageExit(out exit, i);
+            }
+            else if (IpSyntax.Matches(opt, "-family"))
+            {
+                // Not used by netns either, but checked as ip checks it (lib/utils.c read_family()).
+                if (++i >= args.Length || args[i] == "help") return UsageExit(out exit, i);
+                if (args[i] is not ("inet" or "inet6" or "link" or "mpls" or "bridge")) throw InvalidArgument("invalid protocol family", args[i]);
             }
             else if (opt is "-4" or "-6" or "-0" or "-D" or "-M" or "-B")
             {
@@ -97,11 +103,7 @@ internal sealed partial class NetnsCli
             else if (IpSyntax.Matches(opt, "-batch"))
             {
                 // ip prints its usage when the file name is missing.
-                if (++i >= args.Length)
-                {
-                    exit = PrintUsage();
-                    return i;
-                }
+                if (++i >= args.Length) return UsageExit(out exit, i);
                 _batchFile = args[i];
             }
             else if (IpSyntax.Matches(opt, "-brief"))
@@ -114,6 +116,17 @@ internal sealed partial class NetnsCli
             else if (IpSyntax.Matches(opt, "-pretty"))
             {
                 _pretty = true;
+            }
+            else if (IpSyntax.Matches(opt, "-rcvbuf"))
+            {
+                // After -resolve in ip's order: "-r" is -resolve, "-rc" is -rcvbuf. A socket size netns does not use.
+                if (++i >= args.Length) return UsageExit(out exit, i);
+                if (!IpSyntax.TryParseUnsigned(args[i], out _))
+                {
+                    Error($"Invalid rcvbuf size '{args[i]}'");
+                    exit = UsageFailure;
+                    return i;
+                }
             }
             else if (IsColorOption(opt))
             {
@@ -143,6 +156,13 @@ internal sealed partial class NetnsCli
             }
         }
         return i;
+    }
+
+    /// <summary>An option whose value is missing: ip prints its usage and exits 255.</summary>
+    private static int UsageExit(out int? exit, int at)
+    {
+        exit = PrintUsage();
+        return at;
     }
 
     // iproute2's matches_color(): -c[olor] with an optional =always|auto|never.

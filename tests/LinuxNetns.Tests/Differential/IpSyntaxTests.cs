@@ -47,6 +47,28 @@ public sealed class IpSyntaxTests
         IpSyntax.TryParseInt(text, out _).Should().BeFalse();
 
     [Theory]
+    [InlineData("4096", 4096u)]
+    [InlineData("0x10", 16u)]
+    [InlineData("010", 8u)]
+    [InlineData("-0", 0u)]
+    [InlineData(" +7", 7u)]
+    [InlineData("4294967295", uint.MaxValue)]
+    public void TryParseUnsigned_reads_C_strtoul_syntax(string text, uint expected)
+    {
+        IpSyntax.TryParseUnsigned(text, out uint value).Should().BeTrue();
+        value.Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("x")]
+    [InlineData("-1")]
+    [InlineData("4294967296")]
+    [InlineData("12k")]
+    public void TryParseUnsigned_refuses_what_get_unsigned_refuses(string text) =>
+        IpSyntax.TryParseUnsigned(text, out _).Should().BeFalse();
+
+    [Theory]
     [InlineData("", true)]
     [InlineData(".", true)]
     [InlineData("..", true)]

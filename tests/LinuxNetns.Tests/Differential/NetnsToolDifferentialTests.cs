@@ -386,6 +386,30 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Options_with_values_are_read_and_checked_as_ip_does()
+    {
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns -r list
+            run nns -rc 4096 list
+            run nns -rcvbuf 0x10 -j list
+            run nns -rc -0 list
+            run nns -rc x list
+            run nns -rc -1 list
+            run nns -family inet list
+            run nns -f bridge list
+            run nns -f mpls list
+            run nns -family foo list
+            run nns -family ipx list
+            run nns -l 3 list
+            run nns -loops x list
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().Contain("rc=0\nT-a\nrc=0\nT-a\nrc=0\n[{\"name\":\"T-a\"}]\n");
+        ip.StdOut.Should().Contain("rc=255\nstderr: Invalid rcvbuf size 'x'\n");
+    }
+
+    [RootFact]
     public void Monitor_of_either_tool_reports_the_changes_made_by_both()
     {
         // One run: both monitors watch the same private run directory while both tools change it.
