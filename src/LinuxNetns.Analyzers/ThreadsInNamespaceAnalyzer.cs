@@ -12,7 +12,7 @@ namespace LinuxNetns.Analyzers;
 /// threads or queues work (LNS0001, LNS0002) or awaits inside a <c>Run</c> delegate (LNS0003). The rule is
 /// syntactic: everything written inside the <c>using</c> (up to the end of the block for <c>using var</c>) or inside
 /// the lambda passed to <c>Run</c> counts, nested lambdas and local functions included; code in other methods called
-/// from there does not. docs/runtime-threads.md, "Analyzer", lists what is caught.
+/// from there does not. docs/runtime-threads.md, "The analyzer", lists what is caught.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ThreadsInNamespaceAnalyzer : DiagnosticAnalyzer
