@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -128,24 +130,14 @@ public sealed class ThreadsInNamespaceAnalyzer : DiagnosticAnalyzer
 
                 // using var s = ns.Enter(); — the statements after it, to the end of the block.
                 case BlockSyntax block when child is StatementSyntax statement:
-                    foreach (StatementSyntax earlier in block.Statements)
-                    {
-                        if (earlier == statement)
-                            break;
-                        if (IsUsingDeclarationOfEnter(earlier, model, symbols, token))
-                            return Where.Scope;
-                    }
+                    if (FollowsUsingDeclarationOfEnter(block.Statements, statement, model, symbols, token))
+                        return Where.Scope;
                     break;
 
                 // The same at top level (top-level statements).
                 case CompilationUnitSyntax unit when child is GlobalStatementSyntax global:
-                    foreach (MemberDeclarationSyntax earlier in unit.Members)
-                    {
-                        if (earlier == global)
-                            break;
-                        if (earlier is GlobalStatementSyntax { Statement: var s } && IsUsingDeclarationOfEnter(s, model, symbols, token))
-                            return Where.Scope;
-                    }
+                    if (FollowsUsingDeclarationOfEnter(unit.Members.OfType<GlobalStatementSyntax>().Select(g => g.Statement), global.Statement, model, symbols, token))
+                        return Where.Scope;
                     break;
 
                 // ns.Run(() => …) or ns.Run(delegate { … }), the lambda written as the argument.
@@ -154,6 +146,19 @@ public sealed class ThreadsInNamespaceAnalyzer : DiagnosticAnalyzer
             }
         }
         return Where.Outside;
+    }
+
+    /// <summary>Whether a <c>using var … = ns.Enter();</c> comes before <paramref name="statement"/> among <paramref name="statements"/>.</summary>
+    private static bool FollowsUsingDeclarationOfEnter(IEnumerable<StatementSyntax> statements, StatementSyntax statement, SemanticModel model, KnownSymbols symbols, System.Threading.CancellationToken token)
+    {
+        foreach (StatementSyntax earlier in statements)
+        {
+            if (earlier == statement)
+                return false;
+            if (IsUsingDeclarationOfEnter(earlier, model, symbols, token))
+                return true;
+        }
+        return false;
     }
 
     private static bool IsUsingDeclarationOfEnter(StatementSyntax statement, SemanticModel model, KnownSymbols symbols, System.Threading.CancellationToken token) =>

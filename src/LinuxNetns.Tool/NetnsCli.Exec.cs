@@ -41,11 +41,12 @@ internal sealed partial class NetnsCli
             EtcBindFailed = ReportBindFailure,
         };
 
+        // ip opens RUNDIR/NAME whatever NAME is; only -n NAME gets here with a name the library refuses.
+        bool nameOnlyIpOpens = IpSyntax.IsInvalidName(name);
         NetworkNamespace ns;
         try
         {
-            // ip opens RUNDIR/NAME whatever NAME is; only -n NAME gets here with a name the library refuses.
-            ns = IpSyntax.IsInvalidName(name)
+            ns = nameOnlyIpOpens
                 ? NetworkNamespace.OpenPath(PathOf(name), options.NamespaceOptions)
                 : NetworkNamespace.Open(name, options.NamespaceOptions);
         }
@@ -61,7 +62,7 @@ internal sealed partial class NetnsCli
             return SwitchFailed(single);
         }
 
-        if (!IpSyntax.IsInvalidName(name)) ReportMissingEtcTargets(name);
+        if (!nameOnlyIpOpens) ReportMissingEtcTargets(name);
         var startInfo = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (string argument in command.AsSpan(1)) startInfo.ArgumentList.Add(argument);
 
