@@ -1,5 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
+using LinuxNetns.Exec;
+using LinuxNetns.Logging;
 using LinuxNetns.Threads;
 
 namespace LinuxNetns;
@@ -78,14 +80,42 @@ public sealed partial class NetworkNamespace
 
     /// <summary>
     /// Hands <paramref name="item"/> to this namespace's worker and waits. First, at home: the runtime's lazily started
-    /// threads must already run, and the tiered-compilation worker must be running, so that the item's code (often new,
-    /// e.g. a first Socket constructor or a user's delegate) makes the runtime start neither on the worker, inside.
+    /// threads must already run, and the tiered-compilation worker and a pool worker must be running, so that the
+    /// item's code (often new, e.g. a first Socket constructor or a user's delegate) makes the runtime start none of them
+    /// on the worker, inside.
     /// </summary>
     private void ExecuteOnWorker(WorkItem item)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        HomeThread.EnsureRuntimeThreadsStarted();
-        TieringWorkerGuard.Ensure();
+        RuntimeThreadGuards.BeforeSwitchedUserCode();
         _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+    }
+
+    /// <summary>
+    /// The mount namespace of a worker with <see cref="WorkerMounts.LikeExec"/>: the one exec prepares for this namespace
+    /// (the same sysfs and <c>/etc/netns/NAME</c> binds, made once and shared), returned with a reference on its
+    /// descriptor. A failed bind is logged, as exec warns; the worker then sees the host's file there.
+    /// </summary>
+    private PreparedMountNamespace PrepareWorkerMounts()
+    {
+        string? etcDirectory = Name is null ? null : System.IO.Path.Combine(_options.EtcDirectory, Name);
+        bool added = false;
+        try
+        {
+            _fd.DangerousAddRef(ref added); // the build's plan carries the raw number
+            PreparedMountNamespace prepared = PreparedMountNamespace.Cache.Acquire(this, _fd.Fd, etcDirectory, Name ?? "sysfs",
+                MountPropagation.Slave, byName: false, _options.Logger);
+            for (int i = 0; i < prepared.BindErrnos.Length; i++)
+            {
+                if (prepared.BindErrnos[i] == 0) continue;
+                _options.Logger.ExecBindFailed(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target,
+                    NamespaceErrors.Describe((Errno)prepared.BindErrnos[i]));
+            }
+            return prepared;
+        }
+        finally
+        {
+            if (added) _fd.DangerousRelease();
+        }
     }
 }

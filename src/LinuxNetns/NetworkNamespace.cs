@@ -23,6 +23,8 @@ public sealed partial class NetworkNamespace : IDisposable
     private readonly SafeFdHandle _fd;
     private readonly NetworkNamespaceOptions _options;
     private readonly WorkerSlot _worker;
+    private readonly string _threadName;
+    private readonly Func<PreparedMountNamespace>? _prepareMounts; // WorkerMounts.LikeExec
 
     private NetworkNamespace(SafeFdHandle fd, NamespaceId id, string? name, string path, NetworkNamespaceOptions options)
     {
@@ -31,7 +33,9 @@ public sealed partial class NetworkNamespace : IDisposable
         Name = name;
         Path = path;
         _options = options;
-        _worker = new WorkerSlot($"netns:{name ?? id.Inode.ToString()}", name ?? path);
+        _threadName = $"netns:{name ?? id.Inode.ToString()}";
+        _prepareMounts = options.WorkerMounts == WorkerMounts.LikeExec ? PrepareWorkerMounts : null;
+        _worker = new WorkerSlot(_threadName, name ?? path, prepareMounts: _prepareMounts);
         Network = new NetworkConfiguration(this);
     }
 
@@ -236,6 +240,8 @@ public sealed partial class NetworkNamespace : IDisposable
     public void Dispose()
     {
         _worker.Close();
+        CloseEventLoop();
+        CloseResolver();
         DisposeNetlink();
         ReleaseTemporaryPin();
         PreparedMountNamespace.Cache.ReleaseHandleOf(Id);

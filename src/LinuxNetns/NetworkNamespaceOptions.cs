@@ -41,6 +41,14 @@ public sealed class NetworkNamespaceOptions
 
     private readonly TimeSpan _workerIdleTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The mounts the namespace's worker threads see: the process's (<see cref="LinuxNetns.WorkerMounts.Host"/>, the
+    /// default) or those <c>ip netns exec</c> would give a program (<see cref="LinuxNetns.WorkerMounts.LikeExec"/>:
+    /// the namespace's own sysfs, the <c>/etc/netns/NAME</c> files), for in-process code that must see what such a
+    /// program sees (<c>NetworkInterface</c> details, <c>/sys/class/net</c>, the resolver's files).
+    /// </summary>
+    public WorkerMounts WorkerMounts { get; init; } = WorkerMounts.Host;
+
     internal ILogger Logger => _logger ??= LoggerFactory.CreateLogger("LinuxNetns");
 
     internal string PathOf(string name) => System.IO.Path.Combine(RunDirectory, name);

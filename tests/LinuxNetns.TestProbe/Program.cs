@@ -25,6 +25,9 @@ using LinuxNetns;
 //                      System.GC.Concurrent is false)
 //   tiering-inside     inside Enter, for 2 s, bursts of never-called code (Soak's NewCode) 300 ms apart; prints
 //                      "ok worker-seen BOOL strays: ..." (BOOL: a tiering worker thread existed at any sample)
+//   pool-inside MODE   let the thread pool's workers idle out (run with DOTNET_ThreadPool_ThreadTimeoutMs=100), then
+//                      queue pool work from inside a namespace: MODE enter (inside an Enter scope) or runasync (inside a
+//                      RunAsync flow); prints "ok threads-before N strays: ..."
 try
 {
     string command = args[0];
@@ -156,6 +159,32 @@ try
             }
             GC.KeepAlive(ring);
             Console.WriteLine($"ok gen2 {gen2Inside} strays: {Soak.Strays(null, new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "")}");
+            break;
+        }
+        case "pool-inside":
+        {
+            using NetworkNamespace ns = NetworkNamespace.CreateTemporary();
+            ns.Run(() => { }); // the library's first use, at home: its runtime threads start here
+            Task.Run(() => { }).Wait(); // waited, not awaited: the probe stays on its main thread, never a pool worker
+            for (int waited = 0; ThreadPool.ThreadCount != 0 && waited < 10_000; waited += 50) Thread.Sleep(50);
+            int before = ThreadPool.ThreadCount;
+            if (args[1] == "enter")
+            {
+                using (ns.Enter())
+                {
+                    Task.Run(() => { }).Wait();
+                }
+            }
+            else
+            {
+                ns.RunAsync(async () =>
+                {
+                    await Task.Run(() => { });
+                    await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => Thread.Sleep(20))));
+                    await Task.Delay(10).ConfigureAwait(false);
+                }).Wait();
+            }
+            Console.WriteLine($"ok threads-before {before} strays: {Soak.Strays(ns, new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "")}");
             break;
         }
         case "tiering-inside":

@@ -33,25 +33,34 @@ internal sealed class NamespaceThread
 
     [ThreadStatic] private static NamespaceThread? t_self;
 
-    private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target, bool spin, string nameForErrors)
+    private readonly WorkerSwitch.Target _target;
+    private bool _ownMounts;                      // the thread left the process's mount namespace (LikeExec)
+    private NamespaceOperation _startFailed;
+
+    private NamespaceThread(string name, TimeSpan idleTimeout, SafeFdHandle target, SafeFdHandle? mounts, bool spin, string nameForErrors)
     {
         _nameForErrors = nameForErrors;
         _workReady = new(false, spin ? SpinCount : 0);
         _workDone = new(false, spin ? SpinCount : 0);
         _idleTimeout = idleTimeout;
-        _thread = new Thread(() => Main(target)) { IsBackground = true, Name = name };
+        _target = WorkerSwitch.For(target, mounts);
+        _thread = new Thread(Main) { IsBackground = true, Name = name };
     }
 
     /// <summary>True when the calling thread is this worker.</summary>
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
 
-    /// <summary>Starts a worker in the namespace of <paramref name="target"/> and waits until it is there.</summary>
+    /// <summary>
+    /// Starts a worker in the namespace of <paramref name="target"/> (and, with <paramref name="mounts"/>, in that mount
+    /// namespace: <see cref="WorkerMounts.LikeExec"/>) and waits until it is there.
+    /// </summary>
     // spin: spin briefly before blocking, on both sides of the hand-off. Right for items that come in quick succession
     // (Run in a loop); wasted CPU for items that take long or come alone (namespace creation, starting a thread), which
     // on a small machine competes with the very work the caller waits for.
-    public static NamespaceThread Start(SafeFdHandle target, string name, TimeSpan idleTimeout, string nameForErrors, bool spin = true)
+    public static NamespaceThread Start(SafeFdHandle target, string name, TimeSpan idleTimeout, string nameForErrors,
+        bool spin = true, SafeFdHandle? mounts = null)
     {
-        var worker = new NamespaceThread(name, idleTimeout, target, spin, nameForErrors);
+        var worker = new NamespaceThread(name, idleTimeout, target, mounts, spin, nameForErrors);
         bool added = false;
         try
         {
@@ -68,7 +77,7 @@ internal sealed class NamespaceThread
         if (worker._startErrno != 0)
         {
             worker._thread.Join();
-            throw NamespaceErrors.Failed(NamespaceOperation.SetnsNetwork, "setns(CLONE_NEWNET) of a worker thread", nameForErrors, (Errno)worker._startErrno);
+            throw WorkerSwitch.StartFailed(worker._startFailed, worker._startErrno, nameForErrors);
         }
         return worker;
     }
@@ -140,10 +149,12 @@ internal sealed class NamespaceThread
         if (!IsCurrentThread) _thread.Join();
     }
 
-    private void Main(SafeFdHandle target)
+    private void Main()
     {
         t_self = this;
-        using ThreadNamespaceLinks? links = EnterNamespace(target);
+        // Raw numbers: Start holds target's reference, and the slot mounts', until this thread is in the namespaces.
+        using ThreadNamespaceLinks? links = WorkerSwitch.Enter(_target, out _ownMounts, out _startFailed, out _startErrno);
+        if (links is null) _ended = true;
         _workDone.Set();
         if (links is null) return;
         try
@@ -154,7 +165,7 @@ internal sealed class NamespaceThread
         {
             // The OS thread outlives Join() by a moment: leave the namespace now, so that nothing of ours is seen
             // in it, or holds it, once Stop() has returned.
-            LeaveToHome();
+            WorkerSwitch.LeaveToHome(_ownMounts ? _target.HomeMountFd : -1);
         }
     }
 
@@ -205,10 +216,6 @@ internal sealed class NamespaceThread
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs switched, until its setns
-    private static void LeaveToHome() =>
-        Switched.Setns(ThreadNamespaces.Home.Fd, Libc.CLONE_NEWNET); // never closed: it lives as long as the process
-
     /// <summary>Marks the thread ended; an item that was queued meanwhile goes back to its caller unrun.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs switched
     private void Retire(WorkItem? ranItem)
@@ -222,18 +229,5 @@ internal sealed class NamespaceThread
         }
         if (ranItem is not null) ranItem.Completed = true;
         if (ranItem is not null || unrun is not null) _workDone.Set();
-    }
-
-    /// <summary>setns into the target; returns the thread's namespace links to watch, or null (and records errno) on failure.</summary>
-    private ThreadNamespaceLinks? EnterNamespace(SafeFdHandle target)
-    {
-        // Raw: Start holds the reference until this thread is in the namespace.
-        if (Switched.Setns(target.Fd, Libc.CLONE_NEWNET) != 0)
-        {
-            _startErrno = Libc.LastErrno;
-            _ended = true;
-            return null;
-        }
-        return ThreadNamespaces.OpenLinks();
     }
 }

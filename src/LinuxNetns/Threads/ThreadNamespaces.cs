@@ -13,6 +13,9 @@ internal static unsafe class ThreadNamespaces
     /// <summary>NUL-terminated path of the calling thread's network namespace.</summary>
     public static ReadOnlySpan<byte> ThreadSelfNet => "/proc/thread-self/ns/net\0"u8;
 
+    /// <summary>NUL-terminated path of the calling thread's mount namespace.</summary>
+    public static ReadOnlySpan<byte> ThreadSelfMnt => "/proc/thread-self/ns/mnt\0"u8;
+
     private sealed record HomeHandle(SafeFdHandle Fd, NamespaceId Id);
 
     private static readonly object HomeLock = new();
@@ -84,11 +87,15 @@ internal static unsafe class ThreadNamespaces
     /// leaves no descriptor to close. Every nsfs file has the same st_dev, so the inode alone identifies the namespace.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong CurrentNetInode()
+    public static ulong CurrentNetInode() => CurrentInode(ThreadSelfNet);
+
+    /// <summary>The same for the namespace link <paramref name="link"/> (NUL-terminated, e.g. <see cref="ThreadSelfMnt"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong CurrentInode(ReadOnlySpan<byte> link)
     {
         Span<byte> buffer = stackalloc byte[64];
         int n;
-        fixed (byte* p = ThreadSelfNet)
+        fixed (byte* p = link)
         {
             n = Switched.ReadlinkAt(Libc.AT_FDCWD, p, buffer);
         }

@@ -69,7 +69,7 @@ internal static unsafe class TieringWorkerGuard
             return;
         }
         // One reusable item; a caller that finds it taken goes on: another caller's spark is under way right now.
-        SparkItem? item = Interlocked.Exchange(ref s_item, null);
+        ReusableLibraryItem? item = Interlocked.Exchange(ref s_item, null);
         if (item is null) return;
         try
         {
@@ -82,7 +82,7 @@ internal static unsafe class TieringWorkerGuard
         }
     }
 
-    private static SparkItem? s_item = new();
+    private static ReusableLibraryItem? s_item = new(SparkNow);
 
     private static void SparkNow()
     {
@@ -91,21 +91,6 @@ internal static unsafe class TieringWorkerGuard
         if (index < Sparks.Length) Sparks[index]();
         else MadeSpark(index);
         Volatile.Write(ref s_lastSparkMs, Environment.TickCount64);
-    }
-
-    /// <summary>The spark, as a home-thread item: library code that leaves the thread's namespaces alone.</summary>
-    private sealed class SparkItem : WorkItem
-    {
-        public override bool KeepsNamespaces => true;
-
-        public void Reset()
-        {
-            Completed = false;
-            Error = null;
-            PoisonsThread = false;
-        }
-
-        protected override void Run() => SparkNow();
     }
 
     /// <summary>

@@ -1,12 +1,15 @@
+using LinuxNetns.Exec;
 using LinuxNetns.Interop;
 
 namespace LinuxNetns.Threads;
 
 /// <summary>
 /// At most one <see cref="NamespaceThread"/> for one namespace, started on demand and replaced when it has ended
-/// (idle, or retired after an item left it in the wrong namespaces).
+/// (idle, or retired after an item left it in the wrong namespaces). With <paramref name="prepareMounts"/>, each
+/// worker also enters the mount namespace it returns (<see cref="WorkerMounts.LikeExec"/>).
 /// </summary>
-internal sealed class WorkerSlot(string threadName, string nameForErrors, bool spin = true)
+internal sealed class WorkerSlot(string threadName, string nameForErrors, bool spin = true,
+    Func<PreparedMountNamespace>? prepareMounts = null)
 {
     private readonly object _lock = new();
     private NamespaceThread? _current;
@@ -24,13 +27,34 @@ internal sealed class WorkerSlot(string threadName, string nameForErrors, bool s
             lock (_lock)
             {
                 if (_closed) throw new ObjectDisposedException(nameForErrors, "The namespace handle was disposed.");
-                worker = _current ??= NamespaceThread.Start(target, threadName, idleTimeout, nameForErrors, spin);
+                worker = _current ??= StartWorker(target, idleTimeout);
             }
             if (worker.TryExecute(item)) return;
             lock (_lock)
             {
                 if (_current == worker) _current = null;
             }
+        }
+    }
+
+    private NamespaceThread StartWorker(SafeFdHandle target, TimeSpan idleTimeout) =>
+        WithMounts(prepareMounts, mounts => NamespaceThread.Start(target, threadName, idleTimeout, nameForErrors, spin, mounts));
+
+    /// <summary>
+    /// Starts a library thread through <paramref name="start"/>, giving it the mount namespace <paramref name="prepareMounts"/>
+    /// returns (null without), whose reference is held until the thread is in it.
+    /// </summary>
+    public static T WithMounts<T>(Func<PreparedMountNamespace>? prepareMounts, Func<SafeFdHandle?, T> start)
+    {
+        if (prepareMounts is null) return start(null);
+        PreparedMountNamespace mounts = prepareMounts(); // its descriptor comes with a reference for us
+        try
+        {
+            return start(mounts.Mount);
+        }
+        finally
+        {
+            mounts.Mount.DangerousRelease();
         }
     }
 
