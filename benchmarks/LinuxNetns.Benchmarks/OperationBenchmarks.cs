@@ -124,6 +124,23 @@ public unsafe class OperationBenchmarks
     {
     }
 
+    // ---- RunAsync, against Run (its floor here: the synchronous hand-off to the same namespace) ----------------------
+
+    private static readonly Func<Task> EmptyAsync = static () => Task.CompletedTask;
+    private static readonly Func<Task> YieldOnce = AsyncDelegates.YieldOnce;
+
+    [BenchmarkCategory("RunAsync(empty)"), Benchmark(Description = "library")]
+    public Task RunAsyncEmpty_Library() => _ns.RunAsync(EmptyAsync);
+
+    [BenchmarkCategory("RunAsync(empty)"), Benchmark(Description = "Run(empty)", Baseline = true)]
+    public void RunAsyncEmpty_Run() => _ns.Run(Empty);
+
+    [BenchmarkCategory("RunAsync(await Task.Yield())"), Benchmark(Description = "library")]
+    public Task RunAsyncYield_Library() => _ns.RunAsync(YieldOnce);
+
+    [BenchmarkCategory("RunAsync(await Task.Yield())"), Benchmark(Description = "Run(empty)", Baseline = true)]
+    public void RunAsyncYield_Run() => _ns.Run(Empty);
+
     // ---- CreateSocket ------------------------------------------------------------------------------
 
     [BenchmarkCategory("CreateSocket"), Benchmark(Description = "library")]
@@ -155,4 +172,10 @@ public unsafe class OperationBenchmarks
 
     [BenchmarkCategory("exec /bin/true"), Benchmark(Description = "ip netns exec NAME /bin/true")]
     public void Exec_Ip() => Ip.Netns("exec", _target, "/bin/true");
+}
+
+/// <summary>Async delegates for the RunAsync rows (an await cannot be written in the unsafe class above).</summary>
+internal static class AsyncDelegates
+{
+    public static async Task YieldOnce() => await Task.Yield();
 }

@@ -53,7 +53,7 @@ internal static class TargetsTable
     }
 
     private static readonly string[] Order =
-        ["create+delete", "create", "delete", "open+dispose", "enter+exit", "Run(empty)", "CreateSocket", "list", "exec /bin/true"];
+        ["create+delete", "create", "delete", "open+dispose", "enter+exit", "Run(empty)", "RunAsync(empty)", "RunAsync(await Task.Yield())", "CreateSocket", "list", "exec /bin/true"];
 
     private static int? Present(BenchmarkReport report) =>
         report.BenchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == nameof(ScaleBase.Present))?.Value as int?;
