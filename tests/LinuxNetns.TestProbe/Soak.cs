@@ -67,6 +67,22 @@ internal static partial class Soak
                         break;
                     case 6:
                         if (i % 200 == 6) Thread.Sleep(300); // thread-pool workers (timeout driven down) idle out within phases too
+                        else if (i % 14 == 6)
+                        {
+                            // A flow on the held namespace's event loop: new code and allocations inside, continuations
+                            // posted back from the timer thread, and a ConfigureAwait(false) that ends it on a pool thread.
+                            Action code = NewCode.Next();
+                            held.RunAsync(async () =>
+                            {
+                                code();
+                                await Task.Yield();
+                                _ = new byte[4096];
+                                await Task.Delay(1);
+                                code();
+                                await Task.Delay(1).ConfigureAwait(false);
+                            }).GetAwaiter().GetResult();
+                            Count("run-async");
+                        }
                         break;
                 }
                 i++;
