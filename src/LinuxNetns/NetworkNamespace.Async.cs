@@ -63,13 +63,8 @@ public sealed partial class NetworkNamespace
         {
             while (true)
             {
-                NamespaceEventLoop loop;
-                lock (_loopLock)
-                {
-                    ObjectDisposedException.ThrowIf(_loopClosed, this);
-                    loop = _loop ??= WorkerSlot.WithMounts(_prepareMounts, mounts =>
-                        NamespaceEventLoop.Start(_fd, mounts, _threadName + "~", _options.WorkerIdleTimeout, Name ?? Path));
-                }
+                NamespaceEventLoop loop = CurrentLoop()
+                    ?? throw new ObjectDisposedException(nameof(NetworkNamespace), $"The namespace handle of {Name ?? Path} was disposed.");
                 var flow = new Flow<T>(loop, func, cancellationToken);
                 if (loop.TryStart(flow)) return flow.Completion.Task;
                 lock (_loopLock)
@@ -81,6 +76,18 @@ public sealed partial class NetworkNamespace
         catch (NetworkNamespaceException e)
         {
             return Task.FromException<T>(e);
+        }
+    }
+
+    /// <summary>The namespace's event loop, started if there is none; null once the handle is disposed.</summary>
+    private NamespaceEventLoop? CurrentLoop()
+    {
+        lock (_loopLock)
+        {
+            if (_loopClosed) return null;
+            if (_loop is { HasEnded: true }) _loop = null;
+            return _loop ??= WorkerSlot.WithMounts(_prepareMounts, mounts =>
+                NamespaceEventLoop.Start(_fd, mounts, _threadName + "~", _options.WorkerIdleTimeout, Name ?? Path, CurrentLoop));
         }
     }
 

@@ -137,6 +137,27 @@ public sealed class RunAsyncTests : NamespaceTest
     }
 
     [RootFact]
+    public async Task Work_a_flow_leaves_running_goes_on_inside_after_its_loop_ended_idle()
+    {
+        using NetworkNamespace ns = NetworkNamespace.CreateTemporary(new NetworkNamespaceOptions { WorkerIdleTimeout = TimeSpan.FromMilliseconds(100) });
+        Task<(NamespaceId, int)>? detached = null;
+        int flowTid = await ns.RunAsync(() =>
+        {
+            detached = Later();
+            return Task.FromResult(NativeForTests.gettid());
+        });
+        (NamespaceId where, int tid) = await detached!.WaitAsync(TimeSpan.FromSeconds(20)); // bounded: a dropped continuation fails, not hangs
+        where.Should().Be(ns.Id, "a continuation posted after the loop ended idle runs on the namespace's next loop");
+        tid.Should().NotBe(flowTid, "the first loop had ended");
+
+        static async Task<(NamespaceId, int)> Later()
+        {
+            await Task.Delay(600); // outlives the loop's idle time: the loop ends meanwhile
+            return (NativeForTests.CurrentThreadNamespace(), NativeForTests.gettid());
+        }
+    }
+
+    [RootFact]
     public async Task A_disposed_handle_refuses_new_flows_and_running_flows_finish()
     {
         NetworkNamespace ns = NetworkNamespace.CreateTemporary();

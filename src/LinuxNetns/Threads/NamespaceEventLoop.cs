@@ -36,8 +36,13 @@ internal sealed class NamespaceEventLoop
     private NamespaceOperation _startFailed;
     private int _startErrno;
 
-    private NamespaceEventLoop(string name, TimeSpan idleTimeout, SafeFdHandle target, SafeFdHandle? mounts, string nameForErrors)
+    private readonly Func<NamespaceEventLoop?> _successor;
+    private bool _retired;
+
+    private NamespaceEventLoop(string name, TimeSpan idleTimeout, SafeFdHandle target, SafeFdHandle? mounts, string nameForErrors,
+        Func<NamespaceEventLoop?> successor)
     {
+        _successor = successor;
         _idleTimeout = idleTimeout;
         _nameForErrors = nameForErrors;
         _target = WorkerSwitch.For(target, mounts);
@@ -53,13 +58,27 @@ internal sealed class NamespaceEventLoop
     /// <summary>The scheduler every flow runs under (<see cref="TaskScheduler.Current"/> inside a flow).</summary>
     public TaskScheduler Scheduler { get; }
 
+    /// <summary>True once the loop has ended (idle, stopped or retired): it takes no more work.</summary>
+    public bool HasEnded
+    {
+        get
+        {
+            lock (_gate) return _ended;
+        }
+    }
+
     /// <summary>True when the calling thread is this loop.</summary>
     public bool IsCurrentThread => Thread.CurrentThread == _thread;
 
-    /// <summary>Starts a loop in <paramref name="target"/>'s namespace (and <paramref name="mounts"/>' mount namespace) and waits until it is there.</summary>
-    public static NamespaceEventLoop Start(SafeFdHandle target, SafeFdHandle? mounts, string name, TimeSpan idleTimeout, string nameForErrors)
+    /// <summary>
+    /// Starts a loop in <paramref name="target"/>'s namespace (and <paramref name="mounts"/>' mount namespace) and waits
+    /// until it is there. <paramref name="successor"/> gives the namespace's loop of the moment (starting one if need
+    /// be, null once the handle is disposed): work posted to this context after the loop ended idle goes there.
+    /// </summary>
+    public static NamespaceEventLoop Start(SafeFdHandle target, SafeFdHandle? mounts, string name, TimeSpan idleTimeout, string nameForErrors,
+        Func<NamespaceEventLoop?> successor)
     {
-        var loop = new NamespaceEventLoop(name, idleTimeout, target, mounts, nameForErrors);
+        var loop = new NamespaceEventLoop(name, idleTimeout, target, mounts, nameForErrors, successor);
         bool added = false;
         try
         {
@@ -148,13 +167,17 @@ internal sealed class NamespaceEventLoop
     {
         lock (_gate)
         {
-            if (_ended)
+            if (!_ended)
             {
-                // A continuation of a flow that was failed when the loop retired: it has nowhere to run inside.
+                Enqueue(callback, state);
                 return;
             }
-            Enqueue(callback, state);
+            // A continuation of a flow that was failed when the loop retired: it has nowhere to run inside.
+            if (_retired) return;
         }
+        // The loop ended idle while work a flow left running (not awaited) still captured its context: that work goes
+        // on, inside, on the namespace's loop of now (dropped only once the handle is disposed).
+        _successor()?.Post(callback, state);
     }
 
     private void Enqueue(SendOrPostCallback callback, object? state)
@@ -255,6 +278,7 @@ internal sealed class NamespaceEventLoop
         lock (_gate)
         {
             _ended = true;
+            _retired = true;
             _queue.Clear();
             abandoned = [.. _flows];
             _flows.Clear();
