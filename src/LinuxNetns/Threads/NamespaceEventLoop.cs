@@ -240,14 +240,14 @@ internal sealed class NamespaceEventLoop
                         idleSince = Environment.TickCount64;
                         continue;
                     }
-                    long left = _idleTimeout == Timeout.InfiniteTimeSpan ? Timeout.Infinite
-                        : (long)_idleTimeout.TotalMilliseconds - (Environment.TickCount64 - idleSince);
-                    if (_stopRequested || (left <= 0 && left != Timeout.Infinite))
+                    bool forever = _idleTimeout == Timeout.InfiniteTimeSpan;
+                    long left = forever ? 0 : (long)_idleTimeout.TotalMilliseconds - (Environment.TickCount64 - idleSince);
+                    if (_stopRequested || (!forever && left <= 0))
                     {
                         _ended = true;
                         return;
                     }
-                    WaitLocked((int)Math.Min(left, int.MaxValue));
+                    WaitLocked(forever ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
                 }
                 while (_queue.Count != 0) batch.Add(_queue.Dequeue());
             }
