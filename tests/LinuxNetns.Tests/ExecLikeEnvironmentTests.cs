@@ -6,6 +6,9 @@ using LinuxNetns.Tests.Infrastructure;
 namespace LinuxNetns.Tests;
 
 /// <summary>In-process code that sees what `ip netns exec` would show a program: WorkerMounts.LikeExec and the HTTP handler.</summary>
+/// <remarks>Process-wide: each test checks that no thread of the process is left in another mount namespace, which
+/// exec tests running in parallel (their window threads) would make fail at random.</remarks>
+[Collection(ProcessWideCollection.Name)]
 public sealed class ExecLikeEnvironmentTests : NamespaceTest
 {
     [RootFact]
