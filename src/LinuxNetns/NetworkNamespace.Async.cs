@@ -5,9 +5,7 @@ namespace LinuxNetns;
 // Async code inside a namespace: flows on the namespace's event loop (Threads/NamespaceEventLoop.cs).
 public sealed partial class NetworkNamespace
 {
-    private readonly object _loopLock = new();
-    private NamespaceEventLoop? _loop;
-    private bool _loopClosed;
+    private readonly LazySlot<NamespaceEventLoop> _loop = new();
 
     /// <summary>
     /// Runs the asynchronous <paramref name="func"/> inside this namespace: on a library-owned thread that is in the
@@ -28,7 +26,10 @@ public sealed partial class NetworkNamespace
     /// namespace, and waits for ever on work that must come back to it. Calling <see cref="RunAsync(Func{Task}, CancellationToken)"/>
     /// of the same namespace from inside a flow runs the delegate at once, in that flow.</para>
     /// <para>With <see cref="NetworkNamespaceOptions.WorkerMounts"/> = <see cref="WorkerMounts.LikeExec"/>, the thread
-    /// also sees the mounts <c>ip netns exec</c> would give a program. See docs/runtime-threads.md, "RunAsync".</para>
+    /// also sees the mounts <c>ip netns exec</c> would give a program.</para>
+    /// <para>A flow allocates while switched (its state machines and tasks): set <c>System.GC.Concurrent=false</c> in a
+    /// process that uses RunAsync, or a background GC triggered there creates the runtime's background GC thread inside
+    /// the namespace. See docs/runtime-threads.md, "RunAsync".</para>
     /// </remarks>
     /// <param name="func">The flow. Exceptions it throws, and its cancellation, reach the returned task unchanged.</param>
     /// <param name="cancellationToken">Stops a flow that has not started yet (the returned task is then canceled
@@ -53,7 +54,7 @@ public sealed partial class NetworkNamespace
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<T>(cancellationToken);
-        if (Volatile.Read(ref _loop) is { IsCurrentThread: true })
+        if (_loop.Current is { IsCurrentThread: true })
         {
             // A flow of this namespace starting another: it is already where the new one must run.
             return Flow<T>.Inline(func);
@@ -64,13 +65,10 @@ public sealed partial class NetworkNamespace
             while (true)
             {
                 NamespaceEventLoop loop = CurrentLoop()
-                    ?? throw new ObjectDisposedException(nameof(NetworkNamespace), $"The namespace handle of {Name ?? Path} was disposed.");
+                    ?? throw Disposed();
                 var flow = new Flow<T>(loop, func, cancellationToken);
                 if (loop.TryStart(flow)) return flow.Completion.Task;
-                lock (_loopLock)
-                {
-                    if (_loop == loop) _loop = null; // it ended meanwhile (idle): start another
-                }
+                // It ended meanwhile (idle): the next CurrentLoop starts another.
             }
         }
         catch (NetworkNamespaceException e)
@@ -80,28 +78,12 @@ public sealed partial class NetworkNamespace
     }
 
     /// <summary>The namespace's event loop, started if there is none; null once the handle is disposed.</summary>
-    private NamespaceEventLoop? CurrentLoop()
-    {
-        lock (_loopLock)
-        {
-            if (_loopClosed) return null;
-            if (_loop is { HasEnded: true }) _loop = null;
-            return _loop ??= WorkerSlot.WithMounts(_prepareMounts, mounts =>
-                NamespaceEventLoop.Start(_fd, mounts, _threadName + "~", _options.WorkerIdleTimeout, Name ?? Path, CurrentLoop));
-        }
-    }
+    private NamespaceEventLoop? CurrentLoop() =>
+        _loop.GetOrMake(static ns => WorkerSlot.WithMounts(ns._prepareMounts, mounts =>
+            NamespaceEventLoop.Start(ns._fd, mounts, ns._threadName + "~", ns._options.WorkerIdleTimeout, ns.Name ?? ns.Path, ns.CurrentLoop)),
+            this, ended: static loop => loop.HasEnded);
 
-    private void CloseEventLoop()
-    {
-        NamespaceEventLoop? loop;
-        lock (_loopLock)
-        {
-            _loopClosed = true;
-            loop = _loop;
-            _loop = null;
-        }
-        loop?.Stop();
-    }
+    private void CloseEventLoop() => _loop.Close()?.Stop();
 
     /// <summary>One RunAsync call: starts the user's delegate on the loop and hands its outcome to the caller's task.</summary>
     private sealed class Flow<T>(NamespaceEventLoop loop, Func<Task> func, CancellationToken cancellationToken) : NamespaceEventLoop.IFlow

@@ -8,9 +8,7 @@ namespace LinuxNetns;
 // HTTP as `ip netns exec curl` would see it: names resolved inside, connections made inside.
 public sealed partial class NetworkNamespace
 {
-    private readonly object _resolverLock = new();
-    private WorkerSlot? _resolver;
-    private bool _resolverClosed;
+    private readonly LazySlot<WorkerSlot> _resolver = new();
 
     /// <summary>
     /// A <see cref="SocketsHttpHandler"/> whose connections are made inside this namespace and whose host names are
@@ -68,11 +66,8 @@ public sealed partial class NetworkNamespace
     /// <summary>Resolves <paramref name="host"/> on this namespace's worker with exec-like mounts.</summary>
     internal IPAddress[] Resolve(string host, AddressFamily family)
     {
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        WorkerSlot resolver = ExecLikeWorker();
         var item = new LibraryWorkItem<IPAddress[]>(() => Dns.GetHostAddresses(host, family));
-        RuntimeThreadGuards.BeforeSwitchedUserCode();
-        resolver.Execute(item, _fd, _options.WorkerIdleTimeout);
+        ExecuteOn(ExecLikeWorker(), item);
         item.ThrowIfFailed();
         return item.Result!;
     }
@@ -81,21 +76,9 @@ public sealed partial class NetworkNamespace
     private WorkerSlot ExecLikeWorker()
     {
         if (_prepareMounts is not null) return _worker;
-        lock (_resolverLock)
-        {
-            ObjectDisposedException.ThrowIf(_resolverClosed, this);
-            return _resolver ??= new WorkerSlot(_threadName + "^", Name ?? Path, spin: false, prepareMounts: PrepareWorkerMounts);
-        }
+        return _resolver.GetOrMake(static ns => new WorkerSlot(ns._threadName + "^", ns.Name ?? ns.Path, spin: false, prepareMounts: ns.PrepareWorkerMounts), this)
+            ?? throw Disposed();
     }
 
-    private void CloseResolver()
-    {
-        WorkerSlot? resolver;
-        lock (_resolverLock)
-        {
-            _resolverClosed = true;
-            resolver = _resolver;
-        }
-        resolver?.Close();
-    }
+    private void CloseResolver() => _resolver.Close()?.Close();
 }

@@ -84,11 +84,14 @@ public sealed partial class NetworkNamespace
     /// item's code (often new, e.g. a first Socket constructor or a user's delegate) makes the runtime start none of them
     /// on the worker, inside.
     /// </summary>
-    private void ExecuteOnWorker(WorkItem item)
+    private void ExecuteOnWorker(WorkItem item) => ExecuteOn(_worker, item);
+
+    /// <summary><see cref="ExecuteOnWorker"/> on <paramref name="slot"/>'s worker (e.g. the resolver's).</summary>
+    private void ExecuteOn(WorkerSlot slot, WorkItem item)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         RuntimeThreadGuards.BeforeSwitchedUserCode();
-        _worker.Execute(item, _fd, _options.WorkerIdleTimeout);
+        slot.Execute(item, _fd, _options.WorkerIdleTimeout);
     }
 
     /// <summary>
@@ -118,4 +121,8 @@ public sealed partial class NetworkNamespace
             if (added) _fd.DangerousRelease();
         }
     }
+
+    /// <summary>What a use of a disposed handle throws: names the namespace.</summary>
+    private ObjectDisposedException Disposed() =>
+        new(nameof(NetworkNamespace), $"The namespace handle of {Name ?? Path} was disposed.");
 }

@@ -48,26 +48,10 @@ internal static class PoolWorkerGuard
         long now = Environment.TickCount64;
         if (ThreadPool.ThreadCount != 0 && now - Volatile.Read(ref s_lastKickMs) < IntervalMs) return;
         Volatile.Write(ref s_lastKickMs, now);
-        if (HomeThread.IsCurrentThread)
-        {
-            KickNow();
-            return;
-        }
-        // One reusable item; a caller that finds it taken goes on: another caller's kick is under way right now.
-        ReusableLibraryItem? item = Interlocked.Exchange(ref s_item, null);
-        if (item is null) return;
-        try
-        {
-            item.Reset();
-            HomeThread.Execute(item);
-        }
-        finally
-        {
-            Volatile.Write(ref s_item, item);
-        }
+        Chore.Run();
     }
 
-    private static ReusableLibraryItem? s_item = new(KickNow);
+    private static readonly HomeThreadChore Chore = new(KickNow);
 
     private static void KickNow()
     {

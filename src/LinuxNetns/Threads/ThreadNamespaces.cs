@@ -21,18 +21,19 @@ internal static unsafe class ThreadNamespaces
     private static readonly object HomeLock = new();
     private static HomeHandle? s_home;
 
+    private static SafeFdHandle? s_homeMountFd;
+
     // Opened once; a failure (e.g. EMFILE) is not cached, the next use tries again.
-    private static HomeHandle HomeNamespace
+    private static T OpenedOnce<T>(ref T? slot, Func<T> open) where T : class
     {
-        get
+        if (Volatile.Read(ref slot) is { } opened) return opened;
+        lock (HomeLock)
         {
-            if (Volatile.Read(ref s_home) is { } home) return home;
-            lock (HomeLock)
-            {
-                return s_home ??= OpenHome();
-            }
+            return slot ??= open();
         }
     }
+
+    private static HomeHandle HomeNamespace => OpenedOnce(ref s_home, OpenHome);
 
     /// <summary>
     /// The process's home network namespace: the thread-group leader's at the library's first use. This is the one
@@ -44,6 +45,12 @@ internal static unsafe class ThreadNamespaces
     public static NamespaceId HomeId => HomeNamespace.Id;
 
     private static NamespaceId? s_homeMount;
+
+    /// <summary>
+    /// The process's mount namespace, opened once (never closed): a worker with exec-like mounts goes back to it before
+    /// it ends, and a library thread born in another moves to it (Threads/WorkerSwitch.cs).
+    /// </summary>
+    public static SafeFdHandle HomeMount => OpenedOnce(ref s_homeMountFd, static () => Libc.Open("/proc/self/ns/mnt", Libc.O_RDONLY));
 
     /// <summary>The process's mount namespace (the thread-group leader's), as first seen.</summary>
     public static NamespaceId? HomeMountId => s_homeMount ??= NamespaceFile.TryIdOfPath("/proc/self/ns/mnt");

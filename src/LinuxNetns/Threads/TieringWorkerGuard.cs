@@ -63,26 +63,10 @@ internal static unsafe class TieringWorkerGuard
     {
         if (!RuntimeFeature.IsDynamicCodeSupported) return;
         if (Environment.TickCount64 - Volatile.Read(ref s_lastSparkMs) < MinimumIntervalMs) return;
-        if (HomeThread.IsCurrentThread)
-        {
-            SparkNow();
-            return;
-        }
-        // One reusable item; a caller that finds it taken goes on: another caller's spark is under way right now.
-        ReusableLibraryItem? item = Interlocked.Exchange(ref s_item, null);
-        if (item is null) return;
-        try
-        {
-            item.Reset();
-            HomeThread.Execute(item);
-        }
-        finally
-        {
-            Volatile.Write(ref s_item, item);
-        }
+        Chore.Run();
     }
 
-    private static ReusableLibraryItem? s_item = new(SparkNow);
+    private static readonly HomeThreadChore Chore = new(SparkNow);
 
     private static void SparkNow()
     {

@@ -86,21 +86,3 @@ internal sealed class LibraryWorkItem<T>(Func<T> func) : WorkItem
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Run() => Result = func();
 }
-
-/// <summary>
-/// Library code that runs again and again on the home thread (the guards' sparks and kicks): one item, reset before
-/// each use, so that the caller, who may be switched, allocates nothing.
-/// </summary>
-internal sealed class ReusableLibraryItem(Action action) : WorkItem
-{
-    public override bool KeepsNamespaces => true;
-
-    public void Reset()
-    {
-        Completed = false;
-        Error = null;
-        PoisonsThread = false;
-    }
-
-    protected override void Run() => action();
-}

@@ -11,29 +11,20 @@ namespace LinuxNetns.Threads;
 internal sealed class WorkerSlot(string threadName, string nameForErrors, bool spin = true,
     Func<PreparedMountNamespace>? prepareMounts = null)
 {
-    private readonly object _lock = new();
-    private NamespaceThread? _current;
-    private bool _closed;
+    private readonly LazySlot<NamespaceThread> _worker = new();
 
     /// <summary>True when the calling thread is this slot's worker.</summary>
-    public bool IsCurrentThread => Volatile.Read(ref _current)?.IsCurrentThread == true;
+    public bool IsCurrentThread => _worker.Current?.IsCurrentThread == true;
 
     /// <summary>Runs <paramref name="item"/> on the worker inside <paramref name="target"/>'s namespace and waits for it.</summary>
     public void Execute(WorkItem item, SafeFdHandle target, TimeSpan idleTimeout)
     {
         while (true)
         {
-            NamespaceThread worker;
-            lock (_lock)
-            {
-                if (_closed) throw new ObjectDisposedException(nameForErrors, "The namespace handle was disposed.");
-                worker = _current ??= StartWorker(target, idleTimeout);
-            }
+            NamespaceThread worker = _worker.GetOrMake(static s => s.Slot.StartWorker(s.Target, s.IdleTimeout), (Slot: this, Target: target, IdleTimeout: idleTimeout))
+                ?? throw new ObjectDisposedException(nameForErrors, "The namespace handle was disposed.");
             if (worker.TryExecute(item)) return;
-            lock (_lock)
-            {
-                if (_current == worker) _current = null;
-            }
+            _worker.Forget(worker); // it ended (idle, stopped or retired) before taking the item: start another
         }
     }
 
@@ -59,15 +50,5 @@ internal sealed class WorkerSlot(string threadName, string nameForErrors, bool s
     }
 
     /// <summary>Ends the worker (waiting for it, unless called from it) and refuses further work.</summary>
-    public void Close()
-    {
-        NamespaceThread? worker;
-        lock (_lock)
-        {
-            _closed = true;
-            worker = _current;
-            _current = null;
-        }
-        worker?.Stop();
-    }
+    public void Close() => _worker.Close()?.Stop();
 }

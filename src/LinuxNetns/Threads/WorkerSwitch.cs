@@ -9,35 +9,16 @@ namespace LinuxNetns.Threads;
 /// </summary>
 internal static class WorkerSwitch
 {
-    private static readonly object HomeMountLock = new();
-    private static SafeFdHandle? s_homeMount;
-
-    /// <summary>
-    /// The process's mount namespace, opened once at home (never closed): a worker with exec-like mounts goes back to it
-    /// before it ends. Call at home, before such a worker starts.
-    /// </summary>
-    public static SafeFdHandle HomeMount
-    {
-        get
-        {
-            if (Volatile.Read(ref s_homeMount) is { } fd) return fd;
-            lock (HomeMountLock)
-            {
-                return s_homeMount ??= Libc.Open("/proc/self/ns/mnt", Libc.O_RDONLY);
-            }
-        }
-    }
-
     /// <summary>What a worker about to start needs on its way in, read at the caller: switched code allocates nothing.</summary>
     /// <param name="NetFd">The network namespace to enter (raw: the caller holds a reference until the worker is in).</param>
     /// <param name="MountFd">A mount namespace to enter (<see cref="WorkerMounts.LikeExec"/>), or -1.</param>
-    /// <param name="HomeMountFd">The process's mount namespace (<see cref="HomeMount"/>).</param>
+    /// <param name="HomeMountFd">The process's mount namespace (<see cref="ThreadNamespaces.HomeMount"/>).</param>
     /// <param name="HomeMountInode">Its inode, to see whether the new thread was born elsewhere.</param>
     public readonly record struct Target(int NetFd, int MountFd, int HomeMountFd, ulong HomeMountInode);
 
     /// <summary>The <see cref="Target"/> for <paramref name="net"/> and optional <paramref name="mounts"/>; call at the caller, before the thread starts.</summary>
     public static Target For(SafeFdHandle net, SafeFdHandle? mounts) =>
-        new(net.Fd, mounts?.Fd ?? -1, HomeMount.Fd, ThreadNamespaces.HomeMountId?.Inode ?? 0);
+        new(net.Fd, mounts?.Fd ?? -1, ThreadNamespaces.HomeMount.Fd, ThreadNamespaces.HomeMountId?.Inode ?? 0);
 
     /// <summary>
     /// On the new thread: setns into the network namespace, then make the thread's mount namespace the one it must be:
