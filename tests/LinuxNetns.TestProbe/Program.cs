@@ -18,8 +18,8 @@ using LinuxNetns;
 //   exec-pressure NAME COUNT [RING]
 //                      create NAME; COUNT times replace one of RING (64) arrays of 32 KB and exec /bin/true in it; delete
 //                      NAME; print the threads left in another network or mount namespace
-//   soak PHASES PHASE_MS PAUSE_MS
-//                      the soak (Soak.cs); prints one line per phase and "ok N operations", exit code 3 on strays
+//   soak PHASES PHASE_MS PAUSE_MS [run-async]
+//                      the soak (Soak.cs), with RunAsync flows when run-async is given; prints one line per phase and "ok N operations", exit code 3 on strays
 //   bgc-inside [GEN2]  inside Enter, allocate (a ring of 32 KB arrays) until GEN2 (default 3) gen2 collections happened there
 //                      (or until the BGC thread exists); prints "ok gen2 N strays: ..." (a ".NET BGC" stray unless
 //                      System.GC.Concurrent is false)

@@ -16,6 +16,9 @@ internal static partial class Soak
         int phases = int.Parse(args[1]);
         int phaseMs = int.Parse(args[2]);
         int pauseMs = int.Parse(args[3]);
+        // RunAsync flows are user code that allocates on the switched loop (so does the loop's continuation machinery):
+        // only with the setting docs/runtime-threads.md gives for that (System.GC.Concurrent=false), so opt-in.
+        bool runAsync = args.Length > 4 && args[4] == "run-async";
         string mntHome = new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "";
         // One namespace held for the whole soak: its worker is the library's live worker, the one expected stray.
         using NetworkNamespace held = NetworkNamespace.CreateTemporary();
@@ -67,7 +70,7 @@ internal static partial class Soak
                         break;
                     case 6:
                         if (i % 200 == 6) Thread.Sleep(300); // thread-pool workers (timeout driven down) idle out within phases too
-                        else if (i % 14 == 6)
+                        else if (runAsync && i % 14 == 6)
                         {
                             // A flow on the held namespace's event loop: new code and allocations inside, continuations
                             // posted back from the timer thread, and a ConfigureAwait(false) that ends it on a pool thread.
