@@ -63,6 +63,12 @@ internal sealed class NetlinkRequest
 
     public void AttributeS32(ushort type, int value) => AttributeU32(type, unchecked((uint)value));
 
+    public void AttributeU64(ushort type, ulong value) => AttributeStruct(type, value);
+
+    /// <summary>An attribute whose payload is a blittable struct, as the kernel's own struct (e.g. tc_tbf_qopt).</summary>
+    public void AttributeStruct<T>(ushort type, in T value) where T : unmanaged =>
+        Attribute(type, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+
     /// <summary>A NUL-terminated string attribute (NLA_STRING / NLA_NUL_STRING both accept it).</summary>
     public void AttributeString(ushort type, string value)
     {

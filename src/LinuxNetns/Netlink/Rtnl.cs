@@ -1,6 +1,7 @@
 namespace LinuxNetns.Netlink;
 
-/// <summary>Numbers from linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h and linux/net_namespace.h.</summary>
+/// <summary>Numbers from linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h, linux/net_namespace.h and
+/// linux/pkt_sched.h.</summary>
 internal static class Rtnl
 {
     // nlmsghdr.nlmsg_type: control messages
@@ -50,6 +51,9 @@ internal static class Rtnl
     public const ushort RTM_NEWROUTE = 24;
     public const ushort RTM_DELROUTE = 25;
     public const ushort RTM_GETROUTE = 26;
+    public const ushort RTM_NEWQDISC = 36;
+    public const ushort RTM_DELQDISC = 37;
+    public const ushort RTM_GETQDISC = 38;
     public const ushort RTM_NEWNSID = 88;
     public const ushort RTM_DELNSID = 89;
     public const ushort RTM_GETNSID = 90;
@@ -95,6 +99,19 @@ internal static class Rtnl
     // veth.h
     public const ushort VETH_INFO_PEER = 1;
 
+    // if_link.h: IFLA_BR_* (IFLA_INFO_DATA of a bridge)
+    public const ushort IFLA_BR_MCAST_SNOOPING = 23;
+
+    // rtnetlink.h: TCA_* (attributes of a tcmsg); pkt_sched.h: TCA_TBF_*, TC_H_ROOT, TC_LINKLAYER_*
+    public const ushort TCA_KIND = 1;
+    public const ushort TCA_OPTIONS = 2;
+    public const ushort TCA_TBF_PARMS = 1;
+    public const ushort TCA_TBF_RATE64 = 4;
+    public const ushort TCA_TBF_BURST = 6;
+    public const uint TC_H_ROOT = 0xFFFFFFFF;
+    public const byte TC_LINKLAYER_ETHERNET = 1;
+    public const int PschedTickNs = 64; // 1 << PSCHED_SHIFT nanoseconds: the unit of tc_tbf_qopt.buffer
+
     // if_addr.h: IFA_*
     public const ushort IFA_ADDRESS = 1;
     public const ushort IFA_LOCAL = 2;
@@ -135,6 +152,9 @@ internal static class Rtnl
         RTM_NEWROUTE => "RTM_NEWROUTE",
         RTM_DELROUTE => "RTM_DELROUTE",
         RTM_GETROUTE => "RTM_GETROUTE",
+        RTM_NEWQDISC => "RTM_NEWQDISC",
+        RTM_DELQDISC => "RTM_DELQDISC",
+        RTM_GETQDISC => "RTM_GETQDISC",
         RTM_NEWNSID => "RTM_NEWNSID",
         RTM_DELNSID => "RTM_DELNSID",
         RTM_GETNSID => "RTM_GETNSID",

@@ -54,6 +54,32 @@ internal static class RtnlMessages
         return request;
     }
 
+    /// <summary>
+    /// RTM_NEWLINK (create, exclusive) of a bridge named <paramref name="name"/> (<c>ip link add NAME type bridge
+    /// mcast_snooping 0|1</c>).
+    /// </summary>
+    public static NetlinkRequest NewBridge(string name, bool multicastSnooping)
+    {
+        NetlinkRequest request = Link(Rtnl.RTM_NEWLINK, 0, Rtnl.NLM_F_CREATE | Rtnl.NLM_F_EXCL);
+        request.AttributeString(Rtnl.IFLA_IFNAME, name);
+        request.BeginNested(Rtnl.IFLA_LINKINFO);
+        request.AttributeString(Rtnl.IFLA_INFO_KIND, "bridge");
+        request.BeginNested(Rtnl.IFLA_INFO_DATA);
+        request.AttributeU8(Rtnl.IFLA_BR_MCAST_SNOOPING, multicastSnooping ? (byte)1 : (byte)0);
+        request.EndNested();
+        request.EndNested();
+        return request;
+    }
+
+    /// <summary>RTM_NEWLINK that enslaves link <paramref name="index"/> to <paramref name="masterIndex"/>, or frees it
+    /// (0; <c>ip link set dev NAME master BRIDGE | nomaster</c>).</summary>
+    public static NetlinkRequest SetLinkMaster(int index, int masterIndex)
+    {
+        NetlinkRequest request = Link(Rtnl.RTM_NEWLINK, index);
+        request.AttributeU32(Rtnl.IFLA_MASTER, (uint)masterIndex);
+        return request;
+    }
+
     /// <summary>RTM_DELLINK of link <paramref name="index"/>.</summary>
     public static NetlinkRequest DeleteLink(int index) => Link(Rtnl.RTM_DELLINK, index);
 
@@ -155,6 +181,46 @@ internal static class RtnlMessages
         if (outputLinkIndex is not null) request.AttributeU32(Rtnl.RTA_OIF, (uint)outputLinkIndex.Value);
         return request;
     }
+
+    // ---- traffic control ----------------------------------------------------------------------------
+
+    /// <summary>
+    /// RTM_NEWQDISC (create or replace) of a token bucket as the root qdisc of link <paramref name="index"/>, as
+    /// <c>tc qdisc replace dev LINK root tbf rate R burst B limit L</c> sends it: the rate with its link layer set
+    /// (so the kernel needs no rate table), the bucket as bytes (TCA_TBF_BURST) and as time (the struct's buffer),
+    /// and the rate in TCA_TBF_RATE64 as well when it does not fit 32 bits.
+    /// </summary>
+    public static NetlinkRequest ReplaceTokenBucket(int index, ulong bytesPerSecond, uint burstBytes, uint limitBytes)
+    {
+        NetlinkRequest request = Start(Rtnl.RTM_NEWQDISC, new TcMsg { Family = Rtnl.AF_UNSPEC, Index = index, Parent = Rtnl.TC_H_ROOT },
+            Rtnl.NLM_F_CREATE | Rtnl.NLM_F_REPLACE);
+        request.AttributeString(Rtnl.TCA_KIND, "tbf");
+        request.BeginNested(Rtnl.TCA_OPTIONS);
+        ulong bufferTicks = (ulong)(burstBytes * 1_000_000_000.0 / bytesPerSecond / Rtnl.PschedTickNs);
+        request.AttributeStruct(Rtnl.TCA_TBF_PARMS, new TcTbfQopt
+        {
+            Rate = new TcRateSpec
+            {
+                CellLog = 3, // what tc computes for its default 2047-byte cell table; unused with a link layer set
+                LinkLayer = Rtnl.TC_LINKLAYER_ETHERNET,
+                CellAlign = -1,
+                Rate = bytesPerSecond >= uint.MaxValue ? uint.MaxValue : (uint)bytesPerSecond,
+            },
+            Limit = limitBytes,
+            Buffer = (uint)Math.Min(bufferTicks, uint.MaxValue),
+        });
+        request.AttributeU32(Rtnl.TCA_TBF_BURST, burstBytes);
+        if (bytesPerSecond >= uint.MaxValue) request.AttributeU64(Rtnl.TCA_TBF_RATE64, bytesPerSecond);
+        request.EndNested();
+        return request;
+    }
+
+    /// <summary>RTM_DELQDISC of the root qdisc of link <paramref name="index"/> (<c>tc qdisc del dev LINK root</c>).</summary>
+    public static NetlinkRequest DeleteRootQdisc(int index) =>
+        Start(Rtnl.RTM_DELQDISC, new TcMsg { Family = Rtnl.AF_UNSPEC, Index = index, Parent = Rtnl.TC_H_ROOT });
+
+    /// <summary>RTM_GETQDISC of every qdisc (send as a dump).</summary>
+    public static NetlinkRequest GetQdiscs() => Start(Rtnl.RTM_GETQDISC, new TcMsg { Family = Rtnl.AF_UNSPEC });
 
     // ---- nsids --------------------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.NetworkInformation;
 using LinuxNetns.Networking;
@@ -161,6 +162,52 @@ internal static class RtnlReplies
             Protocol = h.Protocol,
             Type = h.Type,
             Metric = metric,
+        };
+    }
+
+    // ---- traffic control ----------------------------------------------------------------------------
+
+    /// <summary>The token bucket that is the root qdisc of link <paramref name="index"/> among <paramref name="replies"/>
+    /// (RTM_NEWQDISC), or null when that link's root qdisc is another kind or there is none.</summary>
+    public static LinkRateLimit? RootTokenBucket(IEnumerable<NetlinkMessage> replies, int index)
+    {
+        foreach (NetlinkMessage m in replies)
+        {
+            if (m.Type != Rtnl.RTM_NEWQDISC) continue;
+            TcMsg h = m.Header<TcMsg>();
+            if (h.Index != index || h.Parent != Rtnl.TC_H_ROOT) continue;
+            return TokenBucket(m.Payload);
+        }
+        return null;
+    }
+
+    /// <summary>An RTM_NEWQDISC payload of kind "tbf" as a rate limit (the bucket in bytes, as tc shows it: the rate
+    /// times the buffer's time), or null for another kind or one without its parameters.</summary>
+    public static LinkRateLimit? TokenBucket(ReadOnlySpan<byte> payload)
+    {
+        string? kind = null;
+        TcTbfQopt? parameters = null;
+        ulong? rate64 = null;
+        foreach (AttributeReader a in NetlinkMessage.AttributesAfter<TcMsg>(payload))
+        {
+            if (a.Type == Rtnl.TCA_KIND) kind = a.String;
+            else if (a.Type == Rtnl.TCA_OPTIONS)
+            {
+                foreach (AttributeReader o in a.Nested)
+                {
+                    if (o.Type == Rtnl.TCA_TBF_PARMS) parameters = NetlinkMessage.ReadHeader<TcTbfQopt>(o.Value);
+                    else if (o.Type == Rtnl.TCA_TBF_RATE64 && o.Value.Length >= 8) rate64 = BinaryPrimitives.ReadUInt64LittleEndian(o.Value);
+                }
+            }
+        }
+        if (kind != "tbf" || parameters is not { } p) return null;
+        ulong bytesPerSecond = rate64 ?? p.Rate.Rate;
+        double burst = Math.Round(bytesPerSecond * (p.Buffer * (double)Rtnl.PschedTickNs) / 1_000_000_000.0);
+        return new LinkRateLimit
+        {
+            BitsPerSecond = (long)(bytesPerSecond * 8),
+            BurstBytes = (int)Math.Min(burst, int.MaxValue),
+            QueueLimitBytes = (int)Math.Min(p.Limit, int.MaxValue),
         };
     }
 

@@ -83,6 +83,44 @@ public sealed partial class NetworkConfiguration
     /// <inheritdoc cref="CreateVethPair(string, NetworkNamespace, string)"/>
     public void CreateVethPair(string name, string peerName) => CreateVethPair(name, _namespace, peerName);
 
+    /// <summary>
+    /// Creates a bridge (<c>ip link add NAME type bridge</c>): a software switch that links join with
+    /// <see cref="SetLinkMaster"/>. It starts down, without spanning tree, so a port forwards as soon as it is up.
+    /// </summary>
+    /// <param name="name">The bridge's name.</param>
+    /// <param name="multicastSnooping">Whether the bridge learns multicast groups and forwards multicast only to ports
+    /// that joined them (the kernel's default); false floods multicast to every port, as a plain switch does.</param>
+    /// <exception cref="ArgumentException">The name is not a valid interface name.</exception>
+    /// <exception cref="NetlinkException">A link of that name exists (EEXIST), or the kernel has no bridge support.</exception>
+    public void CreateBridge(string name, bool multicastSnooping = true)
+    {
+        ValidateLinkName(name);
+        Netlink.Request(RtnlMessages.NewBridge(name, multicastSnooping), $"create bridge \"{name}\" (RTM_NEWLINK)", errno => errno switch
+        {
+            Libc.EEXIST => $"A link named \"{name}\" exists in \"{_namespace}\": pick another name or delete it.",
+            Libc.EOPNOTSUPP => "The kernel has no bridge support (CONFIG_BRIDGE): load the bridge module (modprobe bridge).",
+            _ => null,
+        });
+    }
+
+    /// <summary>
+    /// Attaches link <paramref name="name"/> to the bridge <paramref name="masterName"/> as a port, or detaches it from
+    /// its bridge when <paramref name="masterName"/> is null (<c>ip link set dev NAME master BRIDGE | nomaster</c>).
+    /// </summary>
+    /// <exception cref="NetlinkException">No such link or bridge, or the kernel refused (e.g. the master is no bridge).</exception>
+    public void SetLinkMaster(string name, string? masterName)
+    {
+        int index = ResolveLink(name, "set master of link");
+        int master = masterName is null ? 0 : ResolveLink(masterName, "set master of link: find master");
+        string what = masterName is null ? $"detach link \"{name}\" from its master" : $"attach link \"{name}\" to \"{masterName}\"";
+        Netlink.Request(RtnlMessages.SetLinkMaster(index, master), $"{what} (RTM_NEWLINK)", errno => errno switch
+        {
+            Libc.EOPNOTSUPP or Libc.EINVAL when masterName is not null => $"\"{masterName}\" cannot take ports: is it a bridge (CreateBridge)?",
+            Libc.EBUSY => $"\"{name}\" is a port of another master: detach it first (SetLinkMaster(name, null)).",
+            _ => null,
+        });
+    }
+
     /// <summary>Deletes a link (<c>ip link delete NAME</c>); deleting one end of a veth pair deletes both.</summary>
     /// <exception cref="NetlinkException">No such link (ENODEV), or the kernel refused.</exception>
     public void DeleteLink(string name)
@@ -162,11 +200,14 @@ public sealed partial class NetworkConfiguration
     private Dictionary<int, string> LinkNames() => GetLinks().ToDictionary(l => l.Index, l => l.Name);
 
     /// <summary>The index of the link named <paramref name="name"/>; a clear error listing the links there if none.</summary>
-    private int ResolveLink(string name, string operation)
+    private int ResolveLink(string name, string operation) => RequireLink(name, operation).Index;
+
+    /// <summary>The link named <paramref name="name"/>; a clear error listing the links there if none.</summary>
+    private NetworkLink RequireLink(string name, string operation)
     {
         ValidateLinkName(name);
         NetworkLink? link = FindLink(name);
-        if (link is not null) return link.Index;
+        if (link is not null) return link;
         string existing = string.Join(", ", GetLinks().Select(l => l.Name));
         throw new NetlinkException(operation, _namespace.ToString(), Errno.ENODEV, null,
             $"{operation} \"{name}\" in \"{_namespace}\" failed: {NamespaceErrors.Describe(Errno.ENODEV)}. This namespace has no link of that name; its links are: {existing}.");
