@@ -3,19 +3,30 @@ using System.Net.Sockets;
 
 namespace LinuxNetns.Testing;
 
-/// <summary>A host of a <see cref="VirtualNetwork"/>: a temporary network namespace with <c>lo</c> up and its links' ends.</summary>
+/// <summary>
+/// A node of a <see cref="VirtualNetwork"/>: a temporary network namespace with <c>lo</c> up and its links' ends. Most
+/// are hosts; a router is a host that forwards; a switch holds a bridge (<see cref="SwitchBridgeName"/>) whose ports
+/// are its interfaces (<see cref="Kind"/>).
+/// </summary>
 public sealed class VirtualHost
 {
+    /// <summary>The name of the bridge inside a switch's namespace; its ports are <c>port0</c>, <c>port1</c>, ….</summary>
+    public const string SwitchBridgeName = "br0";
+
     private readonly List<VirtualInterface> _interfaces = [];
 
-    internal VirtualHost(string name, NetworkNamespace ns)
+    internal VirtualHost(string name, NetworkNamespace ns, VirtualHostKind kind)
     {
         Name = name;
         Namespace = ns;
+        Kind = kind;
     }
 
     /// <summary>The host's name in the network (not a namespace name; see <see cref="NetworkNamespace.Name"/> for a pinned one).</summary>
     public string Name { get; }
+
+    /// <summary>Whether this is a host, a router or a switch.</summary>
+    public VirtualHostKind Kind { get; }
 
     /// <summary>The host's namespace: for <see cref="NetworkNamespace.Run(Action)"/>, routes, listings, exec.</summary>
     public NetworkNamespace Namespace { get; }
@@ -29,7 +40,9 @@ public sealed class VirtualHost
     /// </summary>
     /// <exception cref="InvalidOperationException">No interface of the host has an IPv4 address.</exception>
     public IPAddress Address => FirstAddress(AddressFamily.InterNetwork)
-        ?? throw new InvalidOperationException($"Host \"{Name}\" has no IPv4 address.");
+        ?? throw new InvalidOperationException(Kind == VirtualHostKind.Switch
+            ? $"\"{Name}\" is a switch, which has no address: ask a host connected to it."
+            : $"Host \"{Name}\" has no IPv4 address.");
 
     /// <summary>The host's IPv6 address: the first one of the first interface that has one (as <see cref="Address"/>), or null.</summary>
     public IPAddress? IPv6Address => FirstAddress(AddressFamily.InterNetworkV6);
@@ -56,7 +69,7 @@ public sealed class VirtualHost
     public override string ToString() => Name;
 
     // Each link adds its end before the next link is made, so the count names the next one.
-    internal string NextInterfaceName() => $"eth{_interfaces.Count}";
+    internal string NextInterfaceName() => Kind == VirtualHostKind.Switch ? $"port{_interfaces.Count}" : $"eth{_interfaces.Count}";
 
     internal void AddInterface(VirtualInterface end) => _interfaces.Add(end);
 

@@ -1,7 +1,8 @@
 namespace LinuxNetns.Testing;
 
 /// <summary>
-/// A built virtual network: hosts (temporary namespaces) joined by veth links. Disposing it disposes every host's
+/// A built virtual network: hosts, routers and switches (each a temporary namespace) joined by veth links, built by
+/// <see cref="VirtualNetworkBuilder"/>. Disposing it disposes every node's
 /// namespace handle; the kernel then frees the namespaces and deletes the links. If the process dies first, the
 /// kernel does the same (pinned names excepted: see <see cref="NetworkNamespace.PruneTemporary()"/>).
 /// </summary>
@@ -21,14 +22,14 @@ public sealed class VirtualNetwork : IAsyncDisposable, IDisposable
     /// (<c>10.199.0.1</c>/<c>.2</c>, <c>fd00:199::1</c>/<c>::2</c>).</summary>
     public static VirtualNetwork CreatePair() => new VirtualNetworkBuilder().AddHost("a").AddHost("b").Connect("a", "b").Build();
 
-    /// <summary>The hosts, in the order they were added.</summary>
+    /// <summary>Every node — hosts, routers and switches (see <see cref="VirtualHost.Kind"/>) — in the order they were added.</summary>
     public IReadOnlyList<VirtualHost> Hosts { get; }
 
     /// <summary>One end of each link (the first host's), in the order the links were added; see <see cref="VirtualInterface.Peer"/>.</summary>
     public IReadOnlyList<VirtualInterface> Links { get; }
 
-    /// <summary>The host of that name.</summary>
-    /// <exception cref="KeyNotFoundException">No host of that name.</exception>
+    /// <summary>The host, router or switch of that name.</summary>
+    /// <exception cref="KeyNotFoundException">None of that name.</exception>
     public VirtualHost this[string name] =>
         _byName.TryGetValue(name, out VirtualHost? host)
             ? host

@@ -4,10 +4,22 @@ using LinuxNetns.Networking;
 namespace LinuxNetns.Testing;
 
 /// <summary>
-/// Describes a small virtual network — hosts and the veth links between them — and builds it with
-/// <see cref="Build"/>. Every host is a temporary network namespace; nothing of it reaches the machine's own
+/// Describes a small virtual network — hosts, routers, switches and the veth links between them — and builds it with
+/// <see cref="Build"/>. Every node is a temporary network namespace; nothing of it reaches the machine's own
 /// interfaces.
 /// </summary>
+/// <remarks>
+/// <para>Automatic addressing (<see cref="Connect(string, string)"/>), deterministic and the same on every run:</para>
+/// <list type="bullet">
+/// <item>the N-th link between two hosts or routers (counting from 0, switches' links not counted):
+/// <c>10.199.N.1/24</c> and <c>.2</c>, <c>fd00:199:0:N::1/64</c> and <c>::2</c>, first the host named first;</item>
+/// <item>the S-th switch (counting from 0, in the order added): <c>10.198.S.0/24</c> and <c>fd00:198:0:S::/64</c>; the
+/// K-th host connected to it (counting from 0) gets <c>.K+1</c> and <c>::K+1</c>.</item>
+/// </list>
+/// <para>Routes: when the network has routers, every host and router gets a route to every subnet it is not on and
+/// can reach through routers (fewest routers first), via the first router's address on the shared link or switch;
+/// per family, so an IPv6 route needs IPv6 addresses all the way. Hosts never forward.</para>
+/// </remarks>
 /// <example>
 /// <code>
 /// await using VirtualNetwork net = new VirtualNetworkBuilder()
@@ -20,65 +32,129 @@ namespace LinuxNetns.Testing;
 /// </example>
 public sealed class VirtualNetworkBuilder
 {
-    private readonly List<string> _hosts = [];
+    private const int MaxAutomaticLinks = 256;
+    private const int MaxAutomaticPorts = 254;
+
+    private readonly List<NodeSpec> _nodes = [];
     private readonly List<LinkSpec> _links = [];
     private bool _pin;
     private bool _ipv6 = true;
     private int? _mtu;
     private NetworkNamespaceOptions _options = NetworkNamespaceOptions.Default;
 
-    internal sealed record LinkSpec(string A, string B, (IPAddress, int)[] AddressesA, (IPAddress, int)[] AddressesB);
+    private sealed record NodeSpec(string Name, VirtualHostKind Kind, int SwitchNumber);
+
+    // A link's A side is never a switch (Connect puts the switch second). Automatic: the subnet it was given is
+    // the automatic one, so its IPv6 addresses are added unless WithoutIPv6.
+    private sealed class LinkSpec(string a, string b, (IPAddress, int)[] addressesA, (IPAddress, int)[] addressesB, bool automatic)
+    {
+        public string A { get; } = a;
+        public string B { get; } = b;
+        public (IPAddress, int)[] AddressesA { get; } = addressesA;
+        public (IPAddress, int)[] AddressesB { get; } = addressesB;
+        public bool Automatic { get; } = automatic;
+        public (IPAddress, int)[] IPv6A { get; init; } = [];
+        public (IPAddress, int)[] IPv6B { get; init; } = [];
+        public long? RateLimit { get; set; }
+    }
 
     /// <summary>Adds a host: a temporary namespace with <c>lo</c> up.</summary>
     /// <param name="name">A name unique in this network (used to look the host up, not a namespace name).</param>
     /// <exception cref="ArgumentException">The name is empty or already used.</exception>
-    public VirtualNetworkBuilder AddHost(string name)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (_hosts.Contains(name)) throw new ArgumentException($"A host named \"{name}\" was already added.", nameof(name));
-        _hosts.Add(name);
-        return this;
-    }
+    public VirtualNetworkBuilder AddHost(string name) => AddNode(name, VirtualHostKind.Host);
 
     /// <summary>
-    /// Joins two hosts with a veth pair and gives both ends addresses from the link's own subnets: for the N-th link
-    /// (counting from 0) <c>10.199.N.1/24</c> and <c>.2</c>, and (unless <see cref="WithoutIPv6"/>)
-    /// <c>fd00:199:0:N::1/64</c> and <c>::2</c>. The ends are named <c>eth0</c>, <c>eth1</c>, … on each host, in the
-    /// order the host's links were added.
+    /// Adds a router: a host with IPv4 and IPv6 forwarding on, in its namespace only. Connect it to links and
+    /// switches like a host; the builder adds the routes through it on every host (see the remarks of this class).
     /// </summary>
-    /// <exception cref="ArgumentException">A host is unknown, or both are the same.</exception>
+    /// <inheritdoc cref="AddHost"/>
+    public VirtualNetworkBuilder AddRouter(string name) => AddNode(name, VirtualHostKind.Router);
+
+    /// <summary>
+    /// Adds a switch: a bridge (<see cref="VirtualHost.SwitchBridgeName"/>, without spanning tree or multicast
+    /// snooping, so it forwards at once and floods multicast as a plain switch does) in a namespace of its own.
+    /// Hosts and routers connected to it (<see cref="Connect(string, string)"/>) share one subnet.
+    /// </summary>
+    /// <inheritdoc cref="AddHost"/>
+    public VirtualNetworkBuilder AddSwitch(string name) =>
+        AddNode(name, VirtualHostKind.Switch, _nodes.Count(n => n.Kind == VirtualHostKind.Switch));
+
+    /// <summary>
+    /// Joins two nodes with a veth pair and addresses them automatically (see the remarks of this class): two hosts
+    /// or routers get a subnet of their own; a host or router and a switch (either order) get the host its next
+    /// address on the switch's subnet. The ends are named <c>eth0</c>, <c>eth1</c>, … on each host, in the order the
+    /// host's links were added, and <c>port0</c>, <c>port1</c>, … on a switch.
+    /// </summary>
+    /// <exception cref="ArgumentException">A node is unknown, both are the same, or both are switches.</exception>
+    /// <exception cref="InvalidOperationException">The automatic addresses ran out (256 links, 254 hosts a switch).</exception>
     public VirtualNetworkBuilder Connect(string hostA, string hostB)
     {
-        int n = _links.Count;
-        if (n > 255) throw new InvalidOperationException("Automatic addressing supports 256 links; pass addresses to Connect for more.");
-        var a = new List<(IPAddress, int)> { (IPAddress.Parse($"10.199.{n}.1"), 24) };
-        var b = new List<(IPAddress, int)> { (IPAddress.Parse($"10.199.{n}.2"), 24) };
-        return AddLink(hostA, hostB, [.. a], [.. b], automatic: true);
+        (NodeSpec a, NodeSpec b) = Ends(hostA, hostB);
+        if (b.Kind == VirtualHostKind.Switch)
+        {
+            int port = _links.Count(l => l.B == b.Name);
+            if (port >= MaxAutomaticPorts)
+                throw new InvalidOperationException($"Automatic addressing gives a switch {MaxAutomaticPorts} hosts; \"{b.Name}\" is full: pass addresses to Connect for more.");
+            int s = b.SwitchNumber;
+            return Add(new LinkSpec(a.Name, b.Name, [(IPAddress.Parse($"10.198.{s}.{port + 1}"), 24)], [], automatic: true)
+            {
+                IPv6A = [(IPAddress.Parse($"fd00:198:0:{s:x}::{port + 1:x}"), 64)],
+            });
+        }
+        int n = _links.Count(l => Kind(l.B) != VirtualHostKind.Switch);
+        if (n >= MaxAutomaticLinks) throw new InvalidOperationException($"Automatic addressing supports {MaxAutomaticLinks} links; pass addresses to Connect for more.");
+        return Add(new LinkSpec(a.Name, b.Name, [(IPAddress.Parse($"10.199.{n}.1"), 24)], [(IPAddress.Parse($"10.199.{n}.2"), 24)], automatic: true)
+        {
+            IPv6A = [(IPAddress.Parse($"fd00:199:0:{n:x}::1"), 64)],
+            IPv6B = [(IPAddress.Parse($"fd00:199:0:{n:x}::2"), 64)],
+        });
     }
 
     /// <summary>
-    /// Joins two hosts with a veth pair and gives each end the addresses given, written <c>ADDRESS/PREFIX</c>
+    /// Joins two nodes with a veth pair and gives each end the addresses given, written <c>ADDRESS/PREFIX</c>
     /// (IPv4 or IPv6, any number; IPv6 ones are added without duplicate address detection, so usable at once).
+    /// A switch's side takes no addresses: pass an empty list for it.
     /// </summary>
-    /// <exception cref="ArgumentException">A host is unknown, or both are the same.</exception>
+    /// <exception cref="ArgumentException">A node is unknown, both are the same, both are switches, or a switch's
+    /// side has addresses.</exception>
     /// <exception cref="FormatException">An address is not <c>ADDRESS/PREFIX</c>.</exception>
     public VirtualNetworkBuilder Connect(string hostA, IEnumerable<string> addressesA, string hostB, IEnumerable<string> addressesB)
     {
         ArgumentNullException.ThrowIfNull(addressesA);
         ArgumentNullException.ThrowIfNull(addressesB);
-        return AddLink(hostA, hostB,
-            addressesA.Select(NetworkConfiguration.ParseAddressWithPrefix).ToArray(),
-            addressesB.Select(NetworkConfiguration.ParseAddressWithPrefix).ToArray(),
-            automatic: false);
+        (IPAddress, int)[] a = addressesA.Select(NetworkConfiguration.ParseAddressWithPrefix).ToArray();
+        (IPAddress, int)[] b = addressesB.Select(NetworkConfiguration.ParseAddressWithPrefix).ToArray();
+        (NodeSpec first, NodeSpec second) = Ends(hostA, hostB);
+        if (first.Name != hostA) (a, b) = (b, a); // the switch was named first: keep each node's own addresses
+        if (second.Kind == VirtualHostKind.Switch && b.Length > 0)
+            throw new ArgumentException($"\"{second.Name}\" is a switch and takes no addresses; give them to \"{first.Name}\".", first.Name == hostA ? nameof(addressesB) : nameof(addressesA));
+        return Add(new LinkSpec(first.Name, second.Name, a, b, automatic: false));
     }
 
-    /// <summary>Joins two hosts with one address each, e.g. <c>Connect("a", "10.0.0.1/24", "b", "10.0.0.2/24")</c>.</summary>
+    /// <summary>Joins two nodes with one address each, e.g. <c>Connect("a", "10.0.0.1/24", "b", "10.0.0.2/24")</c>.</summary>
     /// <inheritdoc cref="Connect(string, IEnumerable{string}, string, IEnumerable{string})"/>
     public VirtualNetworkBuilder Connect(string hostA, string addressA, string hostB, string addressB) =>
         Connect(hostA, [addressA], hostB, [addressB]);
 
     /// <summary>
-    /// Also pins every host under a generated name (<see cref="NetworkNamespace.CreateTemporaryPinned()"/>), so that
+    /// Limits the links between <paramref name="hostA"/> and <paramref name="hostB"/> (every one joining them; connect
+    /// them first) to <paramref name="bitsPerSecond"/> in each direction: a token bucket (<c>tbf</c>) on both ends,
+    /// with the defaults of <see cref="NetworkConfiguration.SetRateLimit"/>. For a host on a switch, that is the
+    /// host's own link to the switch. Change it later with <see cref="VirtualInterface.SetRateLimit"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The rate is below 8 bits per second.</exception>
+    /// <exception cref="ArgumentException">No link joins the two.</exception>
+    public VirtualNetworkBuilder LimitRate(string hostA, string hostB, long bitsPerSecond)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bitsPerSecond, 8);
+        List<LinkSpec> links = _links.Where(l => (l.A == hostA && l.B == hostB) || (l.A == hostB && l.B == hostA)).ToList();
+        if (links.Count == 0) throw new ArgumentException($"No link joins \"{hostA}\" and \"{hostB}\": Connect them before limiting the rate.", nameof(hostB));
+        foreach (LinkSpec link in links) link.RateLimit = bitsPerSecond;
+        return this;
+    }
+
+    /// <summary>
+    /// Also pins every node under a generated name (<see cref="NetworkNamespace.CreateTemporaryPinned()"/>), so that
     /// <c>ip netns exec</c>, <c>ip -n</c> and <c>/etc/netns/NAME</c> work with it; the names go with the network.
     /// </summary>
     public VirtualNetworkBuilder PinNames()
@@ -102,7 +178,7 @@ public sealed class VirtualNetworkBuilder
         return this;
     }
 
-    /// <summary>Run directory (for pinned names), logging and worker settings of the hosts' namespaces.</summary>
+    /// <summary>Run directory (for pinned names), logging and worker settings of the nodes' namespaces.</summary>
     public VirtualNetworkBuilder WithOptions(NetworkNamespaceOptions options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -110,53 +186,58 @@ public sealed class VirtualNetworkBuilder
     }
 
     /// <summary>
-    /// Creates the namespaces, links and addresses, and sets everything up. On failure, whatever was created is
-    /// removed again before the exception propagates.
+    /// Creates the namespaces, bridges, links, addresses, rate limits and routes, and sets everything up. On failure,
+    /// whatever was created is removed again before the exception propagates.
     /// </summary>
     /// <exception cref="InvalidOperationException">No host was added.</exception>
     /// <exception cref="NetworkNamespaceException">The kernel refused a step (e.g. not running as root).</exception>
     public VirtualNetwork Build()
     {
-        if (_hosts.Count == 0) throw new InvalidOperationException("Add at least one host before Build().");
+        if (_nodes.Count == 0) throw new InvalidOperationException("Add at least one host before Build().");
         var hosts = new List<VirtualHost>();
         try
         {
-            foreach (string name in _hosts)
+            foreach (NodeSpec node in _nodes)
             {
                 NetworkNamespace ns = _pin ? NetworkNamespace.CreateTemporaryPinned(_options) : NetworkNamespace.CreateTemporary(_options);
-                var host = new VirtualHost(name, ns);
+                var host = new VirtualHost(node.Name, ns, node.Kind);
                 hosts.Add(host);
                 ns.Network.BringLoopbackUp();
+                if (node.Kind == VirtualHostKind.Switch)
+                {
+                    ns.Network.CreateBridge(VirtualHost.SwitchBridgeName, multicastSnooping: false);
+                    ns.Network.SetLinkUp(VirtualHost.SwitchBridgeName);
+                }
+                else if (node.Kind == VirtualHostKind.Router)
+                {
+                    host.EnableForwarding();
+                }
             }
             Dictionary<string, VirtualHost> byName = hosts.ToDictionary(h => h.Name);
             var links = new List<VirtualInterface>();
-            for (int i = 0; i < _links.Count; i++)
+            foreach (LinkSpec spec in _links)
             {
-                LinkSpec spec = _links[i];
                 VirtualHost a = byName[spec.A], b = byName[spec.B];
-                (IPAddress, int)[] addressesA = spec.AddressesA, addressesB = spec.AddressesB;
-                if (_ipv6 && _automatic.Contains(i))
-                {
-                    addressesA = [.. addressesA, (IPAddress.Parse($"fd00:199:0:{i:x}::1"), 64)];
-                    addressesB = [.. addressesB, (IPAddress.Parse($"fd00:199:0:{i:x}::2"), 64)];
-                }
-                string nameA = a.NextInterfaceName(), nameB = b.NextInterfaceName();
-                a.Namespace.Network.CreateVethPair(nameA, b.Namespace, nameB);
-                var endA = new VirtualInterface(a, nameA, addressesA);
-                var endB = new VirtualInterface(b, nameB, addressesB);
+                bool ipv6 = _ipv6 && spec.Automatic;
+                var endA = new VirtualInterface(a, a.NextInterfaceName(), ipv6 ? [.. spec.AddressesA, .. spec.IPv6A] : spec.AddressesA);
+                var endB = new VirtualInterface(b, b.NextInterfaceName(), ipv6 ? [.. spec.AddressesB, .. spec.IPv6B] : spec.AddressesB);
                 endA.Peer = endB;
                 endB.Peer = endA;
+                a.Namespace.Network.CreateVethPair(endA.Name, b.Namespace, endB.Name);
                 foreach (VirtualInterface end in new[] { endA, endB })
                 {
-                    NetworkNamespace ns = end.Host.Namespace;
-                    if (_mtu is { } mtu) ns.Network.SetLinkMtu(end.Name, mtu);
+                    NetworkConfiguration network = end.Host.Namespace.Network;
+                    if (_mtu is { } mtu) network.SetLinkMtu(end.Name, mtu);
+                    if (end.Host.Kind == VirtualHostKind.Switch) network.SetLinkMaster(end.Name, VirtualHost.SwitchBridgeName);
                     foreach ((IPAddress address, int prefix) in end.Addresses)
-                        ns.Network.AddAddress(end.Name, address, prefix, duplicateAddressDetection: false);
-                    ns.Network.SetLinkUp(end.Name);
+                        network.AddAddress(end.Name, address, prefix, duplicateAddressDetection: false);
+                    if (spec.RateLimit is { } rate) network.SetRateLimit(end.Name, rate);
+                    network.SetLinkUp(end.Name);
                     end.Host.AddInterface(end);
                 }
                 links.Add(endA);
             }
+            if (hosts.Any(h => h.Kind == VirtualHostKind.Router)) VirtualRoutes.AddAll(hosts);
             return new VirtualNetwork(hosts, links);
         }
         catch
@@ -166,15 +247,32 @@ public sealed class VirtualNetworkBuilder
         }
     }
 
-    private readonly HashSet<int> _automatic = [];
-
-    private VirtualNetworkBuilder AddLink(string hostA, string hostB, (IPAddress, int)[] a, (IPAddress, int)[] b, bool automatic)
+    private VirtualNetworkBuilder AddNode(string name, VirtualHostKind kind, int switchNumber = -1)
     {
-        if (!_hosts.Contains(hostA)) throw new ArgumentException($"Unknown host \"{hostA}\": add it with AddHost first.", nameof(hostA));
-        if (!_hosts.Contains(hostB)) throw new ArgumentException($"Unknown host \"{hostB}\": add it with AddHost first.", nameof(hostB));
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (_nodes.Any(n => n.Name == name)) throw new ArgumentException($"A host, router or switch named \"{name}\" was already added.", nameof(name));
+        _nodes.Add(new NodeSpec(name, kind, switchNumber));
+        return this;
+    }
+
+    private VirtualHostKind Kind(string name) => _nodes.First(n => n.Name == name).Kind;
+
+    /// <summary>The two nodes of a link, the switch (if any) second.</summary>
+    private (NodeSpec A, NodeSpec B) Ends(string hostA, string hostB)
+    {
+        NodeSpec a = _nodes.FirstOrDefault(n => n.Name == hostA)
+            ?? throw new ArgumentException($"Unknown host \"{hostA}\": add it with AddHost, AddRouter or AddSwitch first.", nameof(hostA));
+        NodeSpec b = _nodes.FirstOrDefault(n => n.Name == hostB)
+            ?? throw new ArgumentException($"Unknown host \"{hostB}\": add it with AddHost, AddRouter or AddSwitch first.", nameof(hostB));
         if (hostA == hostB) throw new ArgumentException($"A link joins two different hosts; both ends are \"{hostA}\".", nameof(hostB));
-        if (automatic) _automatic.Add(_links.Count);
-        _links.Add(new LinkSpec(hostA, hostB, a, b));
+        if (a.Kind == VirtualHostKind.Switch && b.Kind == VirtualHostKind.Switch)
+            throw new ArgumentException($"\"{hostA}\" and \"{hostB}\" are both switches: join their subnets through a router (AddRouter) instead.", nameof(hostB));
+        return a.Kind == VirtualHostKind.Switch ? (b, a) : (a, b);
+    }
+
+    private VirtualNetworkBuilder Add(LinkSpec link)
+    {
+        _links.Add(link);
         return this;
     }
 }
