@@ -52,6 +52,42 @@ public sealed class RtnlMessagesTests
     }
 
     [Fact]
+    public void A_bridge_is_created_with_its_multicast_snooping_and_ports_join_by_index()
+    {
+        Sent(RtnlMessages.NewBridge("br0", multicastSnooping: false)).Should().Be(HexOf(
+            "44000000 1000 0106 01000000 00000000" + // 68 bytes, RTM_NEWLINK (16), REQUEST|EXCL|CREATE
+            ZeroIfInfoMsg +
+            "0800 0300 62723000" +                   // IFLA_IFNAME "br0"
+            "1c00 1200" +                            // IFLA_LINKINFO (18), 28 bytes
+            "  0b00 0100 62726964676500 00" +        //   IFLA_INFO_KIND "bridge": 11, padded to 12
+            "  0c00 0200" +                          //   IFLA_INFO_DATA (2), 12 bytes
+            "    0500 1700 00 000000"));             //     IFLA_BR_MCAST_SNOOPING (23) = 0
+        Sent(RtnlMessages.SetLinkMaster(7, 9)).Should().Be(HexOf(
+            "28000000 1000 0100 01000000 00000000 00 00 0000 07000000 00000000 00000000 0800 0a00 09000000")); // IFLA_MASTER (10)
+    }
+
+    [Fact]
+    public void A_token_bucket_is_sent_as_tc_sends_it()
+    {
+        // tc qdisc replace dev (index 3) root tbf rate 8mbit burst 10kb latency 50ms, as strace shows tc 6.1 send it,
+        // less the rate table that a rate with a link layer does not need.
+        Sent(RtnlMessages.ReplaceTokenBucket(3, bytesPerSecond: 1_000_000, burstBytes: 10240, limitBytes: 60240)).Should().Be(HexOf(
+            "60000000 2400 0105 01000000 00000000" + // 96 bytes, RTM_NEWQDISC (36), REQUEST|REPLACE|CREATE
+            "00 00 0000 03000000 00000000 ffffffff 00000000" + // tcmsg: link 3, parent TC_H_ROOT
+            "0800 0100 74626600" +                   // TCA_KIND "tbf"
+            "3400 0200" +                            // TCA_OPTIONS (2), 52 bytes
+            "  2800 0100" +                          //   TCA_TBF_PARMS (1): tc_tbf_qopt
+            "    03 01 0000 ffff 0000 40420f00" +    //     rate: cell_log 3, linklayer ethernet, cell_align -1, 1,000,000 B/s
+            "    000000000000000000000000" +         //     no peak rate
+            "    50eb0000 00710200 00000000" +       //     limit 60240, buffer 160000 ticks (10.24 ms), mtu 0
+            "  0800 0600 00280000"));                //   TCA_TBF_BURST (6) = 10240
+        // 5 GB/s does not fit the struct's 32 bits: all ones there, and the rate in TCA_TBF_RATE64 (4).
+        Sent(RtnlMessages.ReplaceTokenBucket(3, bytesPerSecond: 5_000_000_000, burstBytes: 1 << 20, limitBytes: 1 << 21))
+            .Should().Contain(HexOf("03 01 0000 ffff 0000 ffffffff")).And.Contain(HexOf("0c00 0400 00f2052a01000000"));
+        Sent(RtnlMessages.DeleteRootQdisc(3)).Should().Be(HexOf("24000000 2500 0100 01000000 00000000 00 00 0000 03000000 00000000 ffffffff 00000000"));
+    }
+
+    [Fact]
     public void Link_changes_address_the_link_by_index()
     {
         Sent(RtnlMessages.DeleteLink(7)).Should().Be(HexOf(
