@@ -132,6 +132,20 @@ public sealed class TopologyTests : NamespaceTest
             $"{received} bytes in {seconds:F2} s over a {rate} bit/s link with a {burst}-byte bucket");
     }
 
+    [RootFact]
+    public void The_TestNetwork_sample_runs_and_leaves_nothing_behind()
+    {
+        List<string> before = NetworkNamespace.List().ToList();
+        ShellResult run = Shell.Run(Probe.DotNet, Path.Combine(AppContext.BaseDirectory, "TestNetwork.dll"), "4").EnsureSuccess();
+        run.StdOut.Should().Contain("switch office  port0 to alice, port1 to bob, port2 to gw")
+            .And.Contain("router gw      eth0 10.198.0.3/24, eth1 10.199.0.1/24")
+            .And.Contain("alice route: 10.199.1.0/24 via 10.198.0.3 dev eth0")
+            .And.Contain("bob got \"hello bob\" from 10.198.0.1:")
+            .And.Contain("connected to server 10.199.1.2:8080 through gw and isp")
+            .And.Contain("uplink limited to 4.0 Mbit/s (tbf");
+        NetworkNamespace.List().Should().BeEquivalentTo(before);
+    }
+
     [Fact]
     public void The_builder_refuses_what_a_switch_cannot_be()
     {
