@@ -77,6 +77,6 @@ catch (OperationCanceledException)
 {
 }
 await pushing;
-LinkRateLimit limit = net["gw"].InterfaceTo("isp").Host.Namespace.Network.GetRateLimit(net["gw"].InterfaceTo("isp").Name)!;
+LinkRateLimit limit = net["gw"].Namespace.Network.GetRateLimit(net["gw"].InterfaceTo("isp").Name)!;
 Console.WriteLine($"uplink limited to {limit.BitsPerSecond / 1e6:F1} Mbit/s (tbf, burst {limit.BurstBytes} B, latency {limit.Latency.TotalMilliseconds:F0} ms): " +
                   $"the server received {received * 8 / clock.Elapsed.TotalSeconds / 1e6:F2} Mbit/s of data");

@@ -48,9 +48,12 @@ public sealed partial class NetworkConfiguration
     /// <exception cref="NetlinkException">No such link, or the kernel refused the request.</exception>
     public LinkRateLimit? GetRateLimit(string linkName)
     {
-        NetworkLink link = RequireLink(linkName, "get rate limit of link");
-        return RtnlReplies.RootTokenBucket(Netlink.Dump(RtnlMessages.GetQdiscs, "list qdiscs (RTM_GETQDISC dump)"), link.Index);
+        int index = ResolveLink(linkName, "get rate limit of link");
+        return RootTokenBucket(index);
     }
+
+    private LinkRateLimit? RootTokenBucket(int index) =>
+        RtnlReplies.RootTokenBucket(Netlink.Dump(RtnlMessages.GetQdiscs, "list qdiscs (RTM_GETQDISC dump)"), index);
 
     /// <summary>
     /// Removes the token-bucket rate limit of <paramref name="linkName"/> (<c>tc qdisc del dev LINK root</c>); the link
@@ -59,8 +62,8 @@ public sealed partial class NetworkConfiguration
     /// <exception cref="NetlinkException">No such link, or the kernel refused.</exception>
     public bool RemoveRateLimit(string linkName)
     {
-        if (GetRateLimit(linkName) is null) return false;
         int index = ResolveLink(linkName, "remove rate limit of link");
+        if (RootTokenBucket(index) is null) return false;
         Netlink.Request(RtnlMessages.DeleteRootQdisc(index), $"remove rate limit of link \"{linkName}\" (RTM_DELQDISC)");
         return true;
     }
