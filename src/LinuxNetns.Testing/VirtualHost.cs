@@ -28,7 +28,11 @@ public sealed class VirtualHost
     /// <summary>Whether this is a host, a router or a switch.</summary>
     public VirtualHostKind Kind { get; }
 
-    /// <summary>The host's namespace: for <see cref="NetworkNamespace.Run(Action)"/>, routes, listings, exec.</summary>
+    /// <summary>
+    /// The host's namespace: for routes and listings (<see cref="NetworkNamespace.Network"/>), sockets, exec
+    /// (<see cref="ExecInNamespace"/>) and, as root, <see cref="NetworkNamespace.Run(Action)"/> and
+    /// <see cref="NetworkNamespace.Enter"/>, which a network built without root refuses (<see cref="VirtualNetwork.InUserNamespace"/>).
+    /// </summary>
     public NetworkNamespace Namespace { get; }
 
     /// <summary>The host's link ends, in the order they were added (<c>eth0</c>, <c>eth1</c>, …).</summary>
@@ -58,12 +62,11 @@ public sealed class VirtualHost
         Namespace.CreateSocket(addressFamily, socketType, protocolType);
 
     /// <summary>Makes the host a router: turns on IPv4 and IPv6 forwarding in its namespace only.</summary>
-    public void EnableForwarding() => Namespace.Run(static () =>
+    public void EnableForwarding()
     {
-        // /proc/sys/net resolves to the namespace of the thread that opens the file: this one's.
-        File.WriteAllText("/proc/sys/net/ipv4/ip_forward", "1");
-        File.WriteAllText("/proc/sys/net/ipv6/conf/all/forwarding", "1");
-    });
+        Namespace.WriteSysctl("net/ipv4/ip_forward", "1");
+        Namespace.WriteSysctl("net/ipv6/conf/all/forwarding", "1");
+    }
 
     /// <summary>The host's name.</summary>
     public override string ToString() => Name;

@@ -1,22 +1,35 @@
+using LinuxNetns.Testing.Rootless;
+
 namespace LinuxNetns.Testing;
 
 /// <summary>
 /// A built virtual network: hosts, routers and switches (each a temporary namespace) joined by veth links, built by
 /// <see cref="VirtualNetworkBuilder"/>. Disposing it disposes every node's
-/// namespace handle; the kernel then frees the namespaces and deletes the links. If the process dies first, the
-/// kernel does the same (pinned names excepted: see <see cref="NetworkNamespace.PruneTemporary()"/>).
+/// namespace handle (and, for a network built without root, ends its helper and every process started in it); the
+/// kernel then frees the namespaces and deletes the links. If the process dies first, the kernel does the same (pinned
+/// names excepted: see <see cref="NetworkNamespace.PruneTemporary()"/>).
 /// </summary>
 public sealed class VirtualNetwork : IAsyncDisposable, IDisposable
 {
     private readonly Dictionary<string, VirtualHost> _byName;
+    private readonly UserNamespaceHelper? _helper;
     private bool _disposed;
 
-    internal VirtualNetwork(IReadOnlyList<VirtualHost> hosts, IReadOnlyList<VirtualInterface> links)
+    internal VirtualNetwork(IReadOnlyList<VirtualHost> hosts, IReadOnlyList<VirtualInterface> links, UserNamespaceHelper? helper)
     {
         Hosts = hosts;
         Links = links;
+        _helper = helper;
         _byName = hosts.ToDictionary(h => h.Name);
     }
+
+    /// <summary>
+    /// True when the network was built without root (or with <see cref="VirtualNetworkBuilder.InUserNamespace"/>): its
+    /// namespaces belong to a user namespace of its own, held by a helper process (docs/rootless.md). Sockets, exec and
+    /// the network configuration work as with root; <see cref="NetworkNamespace.Enter"/> and
+    /// <see cref="NetworkNamespace.Run(Action)"/> throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    public bool InUserNamespace => _helper is not null;
 
     /// <summary>Two hosts, <c>a</c> and <c>b</c>, joined by one link with the automatic addresses
     /// (<c>10.199.0.1</c>/<c>.2</c>, <c>fd00:199::1</c>/<c>::2</c>).</summary>
@@ -51,6 +64,14 @@ public sealed class VirtualNetwork : IAsyncDisposable, IDisposable
             {
                 (errors ??= []).Add(e);
             }
+        }
+        try
+        {
+            _helper?.Dispose(); // the helper ends, and every process it started in the hosts
+        }
+        catch (Exception e)
+        {
+            (errors ??= []).Add(e);
         }
         if (errors is not null) throw new AggregateException("Tearing down the virtual network failed for some hosts.", errors);
     }

@@ -1,5 +1,7 @@
 using System.Net;
+using LinuxNetns.Interop;
 using LinuxNetns.Networking;
+using LinuxNetns.Testing.Rootless;
 
 namespace LinuxNetns.Testing;
 
@@ -38,6 +40,7 @@ public sealed class VirtualNetworkBuilder
     private readonly List<NodeSpec> _nodes = [];
     private readonly List<LinkSpec> _links = [];
     private bool _pin;
+    private bool _userNamespace;
     private bool _ipv6 = true;
     private int? _mtu;
     private NetworkNamespaceOptions _options = NetworkNamespaceOptions.Default;
@@ -163,6 +166,17 @@ public sealed class VirtualNetworkBuilder
         return this;
     }
 
+    /// <summary>
+    /// Builds the network in a user namespace of its own, as it is always built without root (docs/rootless.md): a
+    /// helper process holds the namespaces; sockets, exec and the network configuration work the same; Enter and Run
+    /// throw <see cref="NotSupportedException"/>. For root, to run a test exactly as it runs unprivileged.
+    /// </summary>
+    public VirtualNetworkBuilder InUserNamespace()
+    {
+        _userNamespace = true;
+        return this;
+    }
+
     /// <summary>Leaves out the automatic IPv6 addresses of <see cref="Connect(string, string)"/>.</summary>
     public VirtualNetworkBuilder WithoutIPv6()
     {
@@ -189,17 +203,32 @@ public sealed class VirtualNetworkBuilder
     /// Creates the namespaces, bridges, links, addresses, rate limits and routes, and sets everything up. On failure,
     /// whatever was created is removed again before the exception propagates.
     /// </summary>
+    /// <remarks>Without CAP_SYS_ADMIN (not root), or with <see cref="InUserNamespace"/>, the network is built in a user
+    /// namespace of its own (<see cref="VirtualNetwork.InUserNamespace"/>); that needs a kernel that allows unprivileged
+    /// user namespaces and util-linux <c>unshare</c>.</remarks>
     /// <exception cref="InvalidOperationException">No host was added.</exception>
-    /// <exception cref="NetworkNamespaceException">The kernel refused a step (e.g. not running as root).</exception>
+    /// <exception cref="NotSupportedException"><see cref="PinNames"/> for a network built without root (pinning mounts
+    /// under /run/netns, which needs root).</exception>
+    /// <exception cref="NetworkNamespaceException">The kernel refused a step; without root, e.g. because unprivileged user
+    /// namespaces are disabled (the message names the setting).</exception>
     public VirtualNetwork Build()
     {
         if (_nodes.Count == 0) throw new InvalidOperationException("Add at least one host before Build().");
+        bool rootless = _userNamespace || Libc.HasEffectiveCapability(Libc.CAP_SYS_ADMIN) == false;
+        if (rootless && _pin)
+        {
+            throw new NotSupportedException(_userNamespace
+                ? "PinNames and InUserNamespace do not go together: a pinned name is a mount under /run/netns, which only root can make, and only for namespaces of its own user namespace."
+                : "PinNames needs root: a pinned name is a mount under /run/netns. Without root, use the hosts' namespaces through their handles (CreateSocket, ExecInNamespace, Network).");
+        }
+        UserNamespaceHelper? helper = rootless ? UserNamespaceHelper.Start() : null;
         var hosts = new List<VirtualHost>();
         try
         {
             foreach (NodeSpec node in _nodes)
             {
-                NetworkNamespace ns = _pin ? NetworkNamespace.CreateTemporaryPinned(_options) : NetworkNamespace.CreateTemporary(_options);
+                NetworkNamespace ns = helper is not null ? InHelper(helper, node.Name)
+                    : _pin ? NetworkNamespace.CreateTemporaryPinned(_options) : NetworkNamespace.CreateTemporary(_options);
                 var host = new VirtualHost(node.Name, ns, node.Kind);
                 hosts.Add(host);
                 ns.Network.BringLoopbackUp();
@@ -238,13 +267,21 @@ public sealed class VirtualNetworkBuilder
                 links.Add(endA);
             }
             if (hosts.Any(h => h.Kind == VirtualHostKind.Router)) VirtualRoutes.AddAll(hosts);
-            return new VirtualNetwork(hosts, links);
+            return new VirtualNetwork(hosts, links, helper);
         }
         catch
         {
             foreach (VirtualHost h in hosts) h.Namespace.Dispose();
+            helper?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A new namespace made by the helper, held here by its descriptor and worked on through the helper.</summary>
+    private NetworkNamespace InHelper(UserNamespaceHelper helper, string host)
+    {
+        (int number, SafeFdHandle fd) = helper.NewNamespace();
+        return NetworkNamespace.FromAgent(fd, new HelperNamespaceAgent(helper, number, host), _options);
     }
 
     private VirtualNetworkBuilder AddNode(string name, VirtualHostKind kind, int switchNumber = -1)

@@ -182,8 +182,16 @@ public static class ExecInNamespace
         return startInfo;
     }
 
+    /// <summary>
+    /// <see cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)"/> with the child's standard streams given as
+    /// descriptors (dup2'd onto 0, 1 and 2; the caller keeps its own): the helper of a network built without root
+    /// starts processes with the streams its client sent (docs/rootless.md).
+    /// </summary>
+    internal static NamespaceProcess StartWithStreams(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options, int[] streams) =>
+        StartCore(ns, startInfo, options, options.NamespaceOptions ?? ns.Options, byName: false, streams);
+
     private static NamespaceProcess StartCore(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options,
-        NetworkNamespaceOptions nsOptions, bool byName)
+        NetworkNamespaceOptions nsOptions, bool byName, int[]? streams = null)
     {
         if (string.IsNullOrEmpty(startInfo.FileName))
             throw new ArgumentException("ProcessStartInfo.FileName is empty: name the program to start.", nameof(startInfo));
@@ -197,13 +205,21 @@ public static class ExecInNamespace
 
         // Everything that can be checked is checked before any thread switches: a failure here starts nothing.
         List<string> arguments = ChildSpawner.Arguments(startInfo);
-        CheckPrivilege(where);
+        if (ns.Agent is null) CheckPrivilege(where);
         string program = CheckProgram(startInfo, where);
         string workingDirectory = string.IsNullOrEmpty(startInfo.WorkingDirectory)
             ? Directory.GetCurrentDirectory()
             : Path.GetFullPath(startInfo.WorkingDirectory);
         ChildSpawner.CheckKernel(where);
         ILogger log = nsOptions.Logger;
+        if (ns.Agent is { } agent)
+        {
+            // A namespace this process cannot enter: its agent starts the child from inside (docs/rootless.md).
+            ObjectDisposedException.ThrowIf(ns.Fd.IsClosed, ns);
+            NamespaceProcess started = agent.Start(startInfo, program, arguments, workingDirectory, options);
+            log.ExecStarted(started.Id, startInfo.FileName, where);
+            return started;
+        }
         string? etcDirectory = etcName is null ? null : Path.Combine(nsOptions.EtcDirectory, etcName);
 
         SafeFdHandle fd = ns.Fd;
@@ -222,7 +238,7 @@ public static class ExecInNamespace
                     if (prepared.BindErrnos[i] != 0) ReportBindFailure(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, (Errno)prepared.BindErrnos[i], options, log);
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
-                process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation);
+                process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams);
             }
             finally
             {

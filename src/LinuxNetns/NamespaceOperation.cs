@@ -118,4 +118,8 @@ public enum NamespaceOperation
     /// <summary>An rtnetlink request (<see cref="Networking.NetlinkException"/>): sending it, the kernel's error answer, no answer
     /// in time, or a reply that could not be parsed.</summary>
     NetlinkRequest,
+
+    /// <summary>Starting, or asking, the helper that holds the namespaces of a network built without root in a user
+    /// namespace of its own (<c>unshare</c>, its socket, a request it refused); docs/rootless.md.</summary>
+    UserNamespace,
 }

@@ -116,6 +116,17 @@ public sealed class NamespaceProcess : IDisposable
     /// </summary>
     internal bool KilledBySignal { get; private set; }
 
+    /// <summary>
+    /// For a child that another process started and reaps (<see cref="Delegated.NamespaceAgent"/>): it reports the exit
+    /// here, as <see cref="Reap"/> would have found it. Closes the pidfd.
+    /// </summary>
+    internal void ReportExit(int code, bool killedBySignal)
+    {
+        KilledBySignal = killedBySignal;
+        _pidfd.Dispose();
+        _exit.TrySetResult(code);
+    }
+
     /// <summary>The pidfd, for the monitor's poll (valid until <see cref="Reap"/>).</summary>
     internal int PidfdForMonitor => _pidfd.Fd;
 

@@ -53,6 +53,7 @@ public sealed partial class NetworkNamespace
     private Task<T> StartFlow<T>(Func<Task> func, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        ThrowIfNotEnterable("RunAsync");
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<T>(cancellationToken);
         if (_loop.Current is { IsCurrentThread: true })
         {

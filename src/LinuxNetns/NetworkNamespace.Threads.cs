@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using LinuxNetns.Exec;
+using LinuxNetns.Interop;
 using LinuxNetns.Logging;
 using LinuxNetns.Threads;
 
@@ -18,7 +19,13 @@ public sealed partial class NetworkNamespace
     /// </summary>
     /// <exception cref="NamespacePermissionException">Not running with CAP_SYS_ADMIN.</exception>
     /// <exception cref="NamespaceRestoreException">This thread failed to switch back earlier and must not be used.</exception>
-    public NamespaceScope Enter() => ScopeStack.Enter(this);
+    /// <exception cref="NotSupportedException">The namespace cannot be entered by this process (a host of a network
+    /// built without root): the message says what works instead.</exception>
+    public NamespaceScope Enter()
+    {
+        ThrowIfNotEnterable("Enter()");
+        return ScopeStack.Enter(this);
+    }
 
     /// <summary>
     /// Runs <paramref name="action"/> on a library-owned thread inside this namespace and waits for it. The calling
@@ -66,8 +73,30 @@ public sealed partial class NetworkNamespace
     /// life, so it can then be used from any thread, with async methods included (e.g. in a
     /// <see cref="System.Net.Http.SocketsHttpHandler.ConnectCallback"/>).
     /// </summary>
-    public Socket CreateSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType) =>
-        RunLibraryCode(() => new Socket(addressFamily, socketType, protocolType));
+    public Socket CreateSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
+    {
+        if (_agent is null) return RunLibraryCode(() => new Socket(addressFamily, socketType, protocolType));
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        SafeFdHandle fd = _agent.CreateSocket((int)addressFamily, (int)socketType, (int)protocolType);
+        int raw = (int)fd.DangerousGetHandle();
+        fd.SetHandleAsInvalid(); // owned by the socket from here on
+        return new Socket(new SafeSocketHandle(raw, ownsHandle: true));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="value"/> to <c>/proc/sys/<paramref name="path"/></c> of this namespace (a <c>net/</c>
+    /// setting, e.g. <c>net/ipv4/ip_forward</c>): /proc/sys/net shows the namespace of the thread that opens it.
+    /// </summary>
+    internal void WriteSysctl(string path, string value)
+    {
+        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        if (_agent is not null) _agent.WriteSysctl(path, value);
+        else RunLibraryCode(() =>
+        {
+            File.WriteAllText(System.IO.Path.Combine("/proc/sys", path), value);
+            return true;
+        });
+    }
 
     /// <summary>Like <see cref="Run{T}"/>, for the library's own code that leaves the worker's namespaces alone.</summary>
     internal T RunLibraryCode<T>(Func<T> func)
@@ -90,6 +119,7 @@ public sealed partial class NetworkNamespace
     private void ExecuteOn(WorkerSlot slot, WorkItem item)
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        ThrowIfNotEnterable("Run");
         RuntimeThreadGuards.BeforeSwitchedUserCode();
         slot.Execute(item, _fd, _options.WorkerIdleTimeout);
     }

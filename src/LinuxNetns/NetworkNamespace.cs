@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using LinuxNetns.Delegated;
 using LinuxNetns.Exec;
 using LinuxNetns.Interop;
 using LinuxNetns.Logging;
@@ -25,10 +26,13 @@ public sealed partial class NetworkNamespace : IDisposable
     private readonly WorkerSlot _worker;
     private readonly string _threadName;
     private readonly Func<PreparedMountNamespace>? _prepareMounts; // WorkerMounts.LikeExec
+    private readonly NamespaceAgent? _agent; // FromAgent: a namespace this process cannot enter
 
-    private NetworkNamespace(SafeFdHandle fd, NamespaceId id, string? name, string path, NetworkNamespaceOptions options)
+    private NetworkNamespace(SafeFdHandle fd, NamespaceId id, string? name, string path, NetworkNamespaceOptions options,
+        NamespaceAgent? agent = null)
     {
         _fd = fd;
+        _agent = agent;
         Id = id;
         Name = name;
         Path = path;
@@ -55,6 +59,44 @@ public sealed partial class NetworkNamespace : IDisposable
             undo?.Invoke();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Wraps the nsfs descriptor of a namespace that this process cannot enter (it belongs to a user namespace where this
+    /// process has no capabilities): sockets, netlink and exec go through <paramref name="agent"/>, which works inside;
+    /// what would switch one of this process's threads throws <see cref="NotSupportedException"/>. Takes ownership of
+    /// <paramref name="fd"/> (closed on failure).
+    /// </summary>
+    internal static NetworkNamespace FromAgent(SafeFdHandle fd, NamespaceAgent agent, NetworkNamespaceOptions options)
+    {
+        // /proc/PID/fd/N names the namespace for as long as this handle holds it open.
+        string path = $"/proc/{Environment.ProcessId}/fd/{fd.Fd}";
+        try
+        {
+            return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options, agent);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The agent that works inside for this process (<see cref="FromAgent"/>), or null for an enterable namespace.</summary>
+    internal NamespaceAgent? Agent => _agent;
+
+    /// <summary>
+    /// Refuses <paramref name="operation"/> for a namespace made with <see cref="FromAgent"/>: it would switch a thread
+    /// of this process into it, which the kernel does not allow here.
+    /// </summary>
+    internal void ThrowIfNotEnterable(string operation)
+    {
+        if (_agent is null) return;
+        throw new NotSupportedException(
+            $"{operation} cannot be used on {this}: {_agent.WhyNotEnterable}, so no thread of this process can switch into it " +
+            "(setns needs CAP_SYS_ADMIN over the namespace and in this process's own user namespace). What works: CreateSocket " +
+            "(sockets made inside, usable from any thread, async included), ExecInNamespace (processes inside) and Network " +
+            "(links, addresses, routes). Code that must itself run inside needs root.");
     }
 
     /// <summary>The namespace's identity (st_dev, st_ino of its nsfs file).</summary>
@@ -231,6 +273,7 @@ public sealed partial class NetworkNamespace : IDisposable
     {
         NamespaceName.Validate(name);
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        ThrowIfNotEnterable("Pin");
         string path = _options.PathOf(name);
         NamespaceMounts.Pin(_fd, name, path, _options);
         _options.Logger.Pinned(Id, name, path);

@@ -8,6 +8,9 @@ using LinuxNetns;
 //   hold-temporary WITNESS_PATH
 //                      CreateTemporary, a veth "tmpk0" in it whose peer "WITNESS_IFNAME" (next arg) goes into the namespace
 //                      at WITNESS_PATH; prints "ready INODE", then waits on stdin (the test SIGKILLs it)
+//   rootless-hold      a two-host VirtualNetwork in a user namespace (InUserNamespace), `sleep 600` started in host a;
+//                      prints "ready HELPER_PIDS SLEEP_PID INODE_A INODE_B", then waits on stdin (the test SIGKILLs it)
+//   rootless-build     builds that network (InUserNamespace) and prints "ok ADDRESS_OF_A" (or the exception)
 //   hold-temporary-pinned
 //                      CreateTemporaryPinned; prints "ready NAME", then waits on stdin (the test SIGKILLs it)
 //   hygiene NAME       first use of Enter, Run (arming a timer, registering a wait) and CreateSocket in a fresh
@@ -58,6 +61,23 @@ try
             GC.KeepAlive(ns);
             break;
         }
+        case "rootless-hold":
+        {
+            // A network in a user namespace of its own (as without root), a process left running in host a.
+            var net = new LinuxNetns.Testing.VirtualNetworkBuilder().InUserNamespace().AddHost("a").AddHost("b").Connect("a", "b").Build();
+            NamespaceProcess sleeper = ExecInNamespace.Start(net["a"].Namespace, new System.Diagnostics.ProcessStartInfo("sleep", "600"));
+            string helper = string.Join(",", Directory.EnumerateDirectories("/proc/self/task")
+                .SelectMany(t => File.ReadAllText(Path.Combine(t, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+            Console.Out.WriteLine($"ready {helper} {sleeper.Id} {net["a"].Namespace.Id.Inode} {net["b"].Namespace.Id.Inode}");
+            Console.Out.Flush();
+            Console.In.ReadLine();
+            GC.KeepAlive(net);
+            break;
+        }
+        case "rootless-build":
+            using (var net = new LinuxNetns.Testing.VirtualNetworkBuilder().InUserNamespace().AddHost("a").AddHost("b").Connect("a", "b").Build())
+                Console.WriteLine($"ok {net["a"].Address}");
+            break;
         case "hold-temporary-pinned":
         {
             var ns = NetworkNamespace.CreateTemporaryPinned();

@@ -170,7 +170,7 @@ public sealed class TopologyTests : NamespaceTest
             .ToList();
     }
 
-    private static async Task UdpRoundTrip(VirtualHost from, VirtualHost to, IPAddress address)
+    internal static async Task UdpRoundTrip(VirtualHost from, VirtualHost to, IPAddress address)
     {
         using Socket server = to.CreateSocket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         server.Bind(new IPEndPoint(address, 0));
@@ -184,7 +184,7 @@ public sealed class TopologyTests : NamespaceTest
         ((IPEndPoint)got.RemoteEndPoint).Address.Should().Be(address.AddressFamily == AddressFamily.InterNetwork ? from.Address : from.IPv6Address);
     }
 
-    private static async Task TcpEcho(VirtualHost from, VirtualHost to, IPAddress address)
+    internal static async Task TcpEcho(VirtualHost from, VirtualHost to, IPAddress address)
     {
         using Socket listener = to.CreateSocket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(address, 0));

@@ -36,9 +36,11 @@ internal static unsafe class ChildSpawner
 
     /// <summary>Starts <paramref name="startInfo"/> (program already resolved to <paramref name="program"/>, its
     /// <see cref="Arguments"/> already split into <paramref name="arguments"/>) in
-    /// <paramref name="netFd"/>'s network namespace and the prepared mount namespace <paramref name="mountFd"/>.</summary>
+    /// <paramref name="netFd"/>'s network namespace and the prepared mount namespace <paramref name="mountFd"/>. With
+    /// <paramref name="streams"/>, those descriptors are dup2'd onto the child's 0, 1 and 2, in place of pipes or this
+    /// process's own (<see cref="ExecInNamespace.StartWithStreams"/>).</summary>
     public static NamespaceProcess Spawn(ProcessStartInfo startInfo, string program, IReadOnlyList<string> arguments,
-        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation)
+        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation, int[]? streams = null)
     {
         using var memory = new NativeAllocations();
 
@@ -66,6 +68,8 @@ internal static unsafe class ChildSpawner
             Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init", where);
             actionsInitialized = true;
             foreach ((_, int child, int target) in pipes) Check(Libc.SpawnFileActionsAddDup2(actions, child, target), "posix_spawn_file_actions_adddup2", where);
+            for (int target = 0; streams is not null && target < streams.Length; target++)
+                Check(Libc.SpawnFileActionsAddDup2(actions, streams[target], target), "posix_spawn_file_actions_adddup2", where);
 
             attributes = memory.AllocBytes(Libc.SpawnAttributesSize);
             Check(Libc.SpawnAttributesInit(attributes), "posix_spawnattr_init", where);
@@ -119,25 +123,13 @@ internal static unsafe class ChildSpawner
                 Libc.CloseRaw(pipes[k].Child);
                 pipes[k] = pipes[k] with { Child = -1 };
             }
-            StreamWriter? input = null;
-            StreamReader? output = null, error = null;
+            int[] parentEnds = [-1, -1, -1];
             for (int k = 0; k < pipes.Count; k++)
             {
-                (int parent, _, int target) = pipes[k];
+                parentEnds[pipes[k].Target] = pipes[k].Parent;
                 pipes[k] = pipes[k] with { Parent = -1 }; // owned by its stream from here on
-                switch (target)
-                {
-                    case 0:
-                        input = new StreamWriter(Pipe(parent, PipeDirection.Out), startInfo.StandardInputEncoding ?? DefaultEncoding, 4096) { AutoFlush = true };
-                        break;
-                    case 1:
-                        output = new StreamReader(Pipe(parent, PipeDirection.In), startInfo.StandardOutputEncoding ?? DefaultEncoding, true, 4096);
-                        break;
-                    default:
-                        error = new StreamReader(Pipe(parent, PipeDirection.In), startInfo.StandardErrorEncoding ?? DefaultEncoding, true, 4096);
-                        break;
-                }
             }
+            (StreamWriter? input, StreamReader? output, StreamReader? error) = ParentStreams(startInfo, parentEnds[0], parentEnds[1], parentEnds[2]);
             var process = new NamespaceProcess(pid, new SafeFdHandle(pidfd), startInfo, input, output, error);
             ChildMonitor.Watch(process);
             return process;
@@ -161,7 +153,18 @@ internal static unsafe class ChildSpawner
         }
     }
 
-    private static (int Parent, int Child, int Target) MakePipe(bool childReads, int target, string where)
+    /// <summary>
+    /// This side's streams of a child's redirected standard input, output and error, from the pipe ends (-1: not
+    /// redirected), with <paramref name="startInfo"/>'s encodings. The streams own the descriptors.
+    /// </summary>
+    internal static (StreamWriter? Input, StreamReader? Output, StreamReader? Error) ParentStreams(ProcessStartInfo startInfo,
+        int input, int output, int error) =>
+        (input < 0 ? null : new StreamWriter(Pipe(input, PipeDirection.Out), startInfo.StandardInputEncoding ?? DefaultEncoding, 4096) { AutoFlush = true },
+         output < 0 ? null : new StreamReader(Pipe(output, PipeDirection.In), startInfo.StandardOutputEncoding ?? DefaultEncoding, true, 4096),
+         error < 0 ? null : new StreamReader(Pipe(error, PipeDirection.In), startInfo.StandardErrorEncoding ?? DefaultEncoding, true, 4096));
+
+    /// <summary>A pipe for a redirected stream: this side's end, the child's, and the child's descriptor number.</summary>
+    internal static (int Parent, int Child, int Target) MakePipe(bool childReads, int target, string where)
     {
         if (Libc.Pipe(out int readEnd, out int writeEnd) != 0)
         {

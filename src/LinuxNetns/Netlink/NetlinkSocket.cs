@@ -54,6 +54,7 @@ internal sealed class NetlinkSocket : IDisposable
         string target = ns.ToString();
         ILogger log = ns.Options.Logger;
         NamespaceId? current = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
+        if (ns.Agent is { } agent) return Configure(agent.OpenRouteNetlink(), target, log);
         return current == ns.Id ? OpenHere(target, log) : ns.Run(() => OpenHere(target, log));
     }
 
@@ -71,7 +72,6 @@ internal sealed class NetlinkSocket : IDisposable
     /// <param name="receiveTimeout">How long to wait for a datagram (SO_RCVTIMEO); null for <see cref="DefaultReceiveTimeout"/>.</param>
     public static NetlinkSocket OpenHere(string target, ILogger log, int receiveBufferSize = 32 * 1024, TimeSpan? receiveTimeout = null)
     {
-        TimeSpan timeout = receiveTimeout ?? DefaultReceiveTimeout;
         SafeFdHandle fd = Libc.OpenRouteNetlinkSocket();
         if (fd.IsInvalid)
         {
@@ -79,6 +79,14 @@ internal sealed class NetlinkSocket : IDisposable
             fd.Dispose();
             throw NamespaceErrors.Failed(NamespaceOperation.NetlinkSocket, "socket(AF_NETLINK, NETLINK_ROUTE)", target, (Errno)errno);
         }
+        return Configure(fd, target, log, receiveBufferSize, receiveTimeout);
+    }
+
+    /// <summary>Sets the options of a new NETLINK_ROUTE socket and binds it; takes ownership of <paramref name="fd"/>
+    /// (closed on failure). The socket may have been made by another process (<see cref="Delegated.NamespaceAgent"/>).</summary>
+    private static NetlinkSocket Configure(SafeFdHandle fd, string target, ILogger log, int receiveBufferSize = 32 * 1024, TimeSpan? receiveTimeout = null)
+    {
+        TimeSpan timeout = receiveTimeout ?? DefaultReceiveTimeout;
         try
         {
             // Extended ACK: the kernel explains its refusals in text. Capped ACK: it does not echo our request back.
