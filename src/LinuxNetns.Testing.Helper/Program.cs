@@ -16,6 +16,10 @@ if (args.Length != 1)
     return 2;
 }
 
+// A /proc of its own pid namespace, so that the processes it starts find themselves there. Where the kernel refuses
+// one (a container that masks parts of its /proc), they see the enclosing /proc, which works but shows other pids.
+Libc.Mount("proc", "/proc", "proc", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
+
 using var channel = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
 channel.Connect(new UnixDomainSocketEndPoint(args[0]));
 var helper = new Helper(channel);

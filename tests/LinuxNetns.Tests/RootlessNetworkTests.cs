@@ -198,6 +198,39 @@ public sealed class RootlessNetworkTests : NamespaceTest
         }
     }
 
+    [Fact]
+    public void The_TestNetwork_sample_runs_unchanged_without_root()
+    {
+        ShellResult run = RunUnprivileged("TestNetwork.dll", "4");
+        run.ExitCode.Should().Be(0, run.StdErr);
+        run.StdOut.Should().Contain("built without root, in a user namespace of its own")
+            .And.Contain("alice route: 10.199.1.0/24 via 10.198.0.3 dev eth0")
+            .And.Contain("bob got \"hello bob\" from 10.198.0.1:")
+            .And.Contain("connected to server 10.199.1.2:8080 through gw and isp")
+            .And.Contain("uplink limited to 4.0 Mbit/s (tbf");
+    }
+
+    /// <summary>
+    /// Runs an assembly of the test directory as an unprivileged user: directly when the tests run as one; as root,
+    /// as uid 65534 from a copy of the directory that this user can read (the clone may sit where it cannot).
+    /// </summary>
+    private static ShellResult RunUnprivileged(string assembly, params string[] args)
+    {
+        if (!Privilege.IsRoot) return Shell.Run(Probe.DotNet, [Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
+        DirectoryInfo copy = Directory.CreateTempSubdirectory("lnt-unprivileged-");
+        try
+        {
+            Shell.Run("cp", "-a", AppContext.BaseDirectory.TrimEnd('/'), Path.Combine(copy.FullName, "bin")).EnsureSuccess();
+            Shell.Run("chmod", "-R", "a+rX", copy.FullName).EnsureSuccess();
+            return Shell.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp",
+                Probe.DotNet, Path.Combine(copy.FullName, "bin", assembly), .. args]);
+        }
+        finally
+        {
+            copy.Delete(recursive: true);
+        }
+    }
+
     /// <summary>This process's children, over all its threads.</summary>
     private static int[] Children() =>
         Directory.EnumerateDirectories("/proc/self/task")

@@ -73,8 +73,8 @@ internal sealed class UserNamespaceHelper : IDisposable
             };
             // A user namespace where we are root; a network namespace of its own, so that the helper's threads can
             // always switch back home (the host's belongs to a user namespace where it has no capability); a mount
-            // namespace for its own /proc; a pid namespace of which it is pid 1, killed with unshare.
-            foreach (string argument in (string[])["--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
+            // namespace for its own /proc (mounted by the helper); a pid namespace of which it is pid 1, killed with unshare.
+            foreach (string argument in (string[])["--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child",
                          dotnet, "exec", "--runtimeconfig", runtimeConfig, helper, socketPath])
                 startInfo.ArgumentList.Add(argument);
             Process process = Process.Start(startInfo)
