@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using LinuxNetns;
+using LinuxNetns.Exec;
 using LinuxNetns.Interop;
 using LinuxNetns.Testing.Rootless;
 using static LinuxNetns.Testing.Rootless.HelperProtocol;
@@ -29,7 +30,6 @@ return 0;
 internal sealed class Helper(Socket channel)
 {
     private readonly List<NetworkNamespace> _namespaces = [];
-    private readonly object _sendLock = new();
 
     public void Serve()
     {
@@ -133,24 +133,48 @@ internal sealed class Helper(Socket channel)
             BindEtc = etcName.Length > 0,
         };
         int[] streams = [received[0].Fd, received[1].Fd, received[2].Fd];
+        // Not reaped until watched: the pidfd below, and the pid the client reads from it, are the child's even if it
+        // has exited already. The client says when it has read the pid (a byte on the status socket, or its end of
+        // file); then the child may be reaped, and its exit is reported on that socket.
         NamespaceProcess process = ExecInNamespace.StartWithStreams(ns, startInfo, options, streams);
         int pidfd = Libc.PidfdOpen(process.Id);
+        int errno = Libc.LastErrno;
+        int raw = (int)received[3].DangerousGetHandle();
+        received[3].SetHandleAsInvalid();
+        received.RemoveAt(3);
+        var status = new Socket(new SafeSocketHandle(raw, ownsHandle: true));
+        _ = ReportExit(process, status);
         if (pidfd < 0)
         {
-            int errno = Libc.LastErrno;
             process.Kill();
             throw NamespaceErrors.Failed(NamespaceOperation.OpenProcess, $"pidfd_open of the started process {process.Id} in", ns.ToString(), (Errno)errno);
         }
-        // The exit report goes out on the socket that came with the request, once the child is reaped.
-        SafeFdHandle status = received[3];
-        received.RemoveAt(3);
-        _ = process.WaitForExitAsync().ContinueWith(_ =>
-        {
-            byte[] exit = WriteExit(process.ExitCode, process.KilledBySignal);
-            using (status) Libc.SendWithDescriptors(status, exit, []);
-            process.Dispose();
-        }, TaskScheduler.Default);
         return new SafeFdHandle(pidfd);
+    }
+
+    private static async Task ReportExit(NamespaceProcess process, Socket status)
+    {
+        using (status)
+        using (process)
+        {
+            try
+            {
+                await status.ReceiveAsync(new byte[1], SocketFlags.None).ConfigureAwait(false);
+            }
+            catch (SocketException)
+            {
+                // the client is gone: reap the child all the same
+            }
+            ChildMonitor.Watch(process);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            try
+            {
+                status.Send(WriteExit(process.ExitCode, process.KilledBySignal));
+            }
+            catch (SocketException)
+            {
+            }
+        }
     }
 
     private NetworkNamespace Namespace(int number) =>

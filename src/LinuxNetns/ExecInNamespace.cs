@@ -185,7 +185,8 @@ public static class ExecInNamespace
     /// <summary>
     /// <see cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)"/> with the child's standard streams given as
     /// descriptors (dup2'd onto 0, 1 and 2; the caller keeps its own): the helper of a network built without root
-    /// starts processes with the streams its client sent (docs/rootless.md).
+    /// starts processes with the streams its client sent (docs/rootless.md). The child is not yet watched: it is not
+    /// reaped, so its pid stays valid however soon it exits, until the caller hands it to <see cref="ChildMonitor.Watch"/>.
     /// </summary>
     internal static NamespaceProcess StartWithStreams(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options, int[] streams) =>
         StartCore(ns, startInfo, options, options.NamespaceOptions ?? ns.Options, byName: false, streams);
@@ -238,7 +239,7 @@ public static class ExecInNamespace
                     if (prepared.BindErrnos[i] != 0) ReportBindFailure(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, (Errno)prepared.BindErrnos[i], options, log);
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
-                process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams);
+                process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams, watch: streams is null);
             }
             finally
             {

@@ -66,6 +66,7 @@ public sealed partial class NetworkNamespace
     /// <summary>Resolves <paramref name="host"/> on this namespace's worker with exec-like mounts.</summary>
     internal IPAddress[] Resolve(string host, AddressFamily family)
     {
+        ThrowIfNotEnterable($"Resolving \"{host}\" inside the namespace (CreateHttpMessageHandler; a URL with an IP address needs no resolution)");
         var item = new LibraryWorkItem<IPAddress[]>(() => Dns.GetHostAddresses(host, family));
         ExecuteOn(ExecLikeWorker(), item);
         item.ThrowIfFailed();

@@ -102,6 +102,49 @@ public sealed class RootlessNetworkTests : NamespaceTest
     }
 
     [Fact]
+    public async Task A_process_that_exits_at_once_still_has_its_pid_and_exit_code()
+    {
+        await using VirtualNetwork net = Builder().AddHost("a").Build();
+        for (int i = 0; i < 20; i++)
+        {
+            // The helper reaps the child only once this side has read its pid from the pidfd.
+            using NamespaceProcess process = ExecInNamespace.Start(net["a"].Namespace, new ProcessStartInfo("sh", ["-c", $"exit {i}"]));
+            process.Id.Should().BePositive();
+            process.WaitForExit(TimeSpan.FromSeconds(30)).Should().BeTrue();
+            process.ExitCode.Should().Be(i);
+        }
+    }
+
+    [Fact]
+    public async Task An_HTTP_client_reaches_a_server_in_another_host()
+    {
+        await using VirtualNetwork net = Builder().AddHost("client").AddHost("server").Connect("client", "server").Build();
+        using Socket listener = net["server"].CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(net["server"].Address, 0));
+        listener.Listen();
+        Task serving = Task.Run(async () =>
+        {
+            using Socket connection = await listener.AcceptAsync();
+            var request = new List<byte>();
+            var buffer = new byte[1024];
+            while (!System.Text.Encoding.ASCII.GetString(request.ToArray()).Contains("\r\n\r\n"))
+            {
+                int n = await connection.ReceiveAsync(buffer);
+                if (n == 0) return;
+                request.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+            await connection.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\ninside"u8.ToArray());
+        });
+        using var http = new HttpClient(net["client"].Namespace.CreateHttpMessageHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+        (await http.GetStringAsync($"http://{listener.LocalEndPoint}/")).Should().Be("inside");
+        await serving;
+
+        // A host name would be resolved inside, on a thread switched there: refused, with what to do instead.
+        (await FluentActions.Awaiting(() => http.GetStringAsync("http://server.invalid/")).Should().ThrowAsync<HttpRequestException>())
+            .WithInnerException<NotSupportedException>().WithMessage("Resolving \"server.invalid\"*IP address*");
+    }
+
+    [Fact]
     public async Task What_would_switch_a_thread_inside_is_refused_with_what_works_instead()
     {
         await using VirtualNetwork net = Builder().AddHost("a").Build();

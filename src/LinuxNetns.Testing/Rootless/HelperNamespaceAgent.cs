@@ -50,6 +50,7 @@ internal sealed class HelperNamespaceAgent(UserNamespaceHelper helper, int numbe
             pidfd = null;
             var status = new Socket(new SafeSocketHandle(statusHere, ownsHandle: true));
             statusHere = -1;
+            status.Send([1]); // the pid is read: the helper may reap the child now
             _ = WatchExit(status, process);
             return process;
         }

@@ -30,7 +30,8 @@ internal static class HelperProtocol
         /// <summary>
         /// Namespace number, program, arguments, environment (NAME=VALUE), working directory, mount propagation, the
         /// /etc/netns entry or "", with four descriptors: the child's standard input, output, error, and a socket on which
-        /// the exit is reported (<see cref="WriteExit"/>). Reply: a pidfd of the child.
+        /// the exit is reported (<see cref="WriteExit"/>). Reply: a pidfd of the child. The child is not reaped (so the
+        /// pidfd still shows its pid) until the client sends one byte on the exit socket, or closes it.
         /// </summary>
         Exec = 5,
     }

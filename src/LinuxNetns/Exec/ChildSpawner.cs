@@ -38,9 +38,10 @@ internal static unsafe class ChildSpawner
     /// <see cref="Arguments"/> already split into <paramref name="arguments"/>) in
     /// <paramref name="netFd"/>'s network namespace and the prepared mount namespace <paramref name="mountFd"/>. With
     /// <paramref name="streams"/>, those descriptors are dup2'd onto the child's 0, 1 and 2, in place of pipes or this
-    /// process's own (<see cref="ExecInNamespace.StartWithStreams"/>).</summary>
+    /// process's own (<see cref="ExecInNamespace.StartWithStreams"/>). Without <paramref name="watch"/>, the child is not
+    /// yet handed to <see cref="ChildMonitor"/>: it stays unreaped (its pid valid) until the caller does that.</summary>
     public static NamespaceProcess Spawn(ProcessStartInfo startInfo, string program, IReadOnlyList<string> arguments,
-        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation, int[]? streams = null)
+        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation, int[]? streams = null, bool watch = true)
     {
         using var memory = new NativeAllocations();
 
@@ -131,7 +132,7 @@ internal static unsafe class ChildSpawner
             }
             (StreamWriter? input, StreamReader? output, StreamReader? error) = ParentStreams(startInfo, parentEnds[0], parentEnds[1], parentEnds[2]);
             var process = new NamespaceProcess(pid, new SafeFdHandle(pidfd), startInfo, input, output, error);
-            ChildMonitor.Watch(process);
+            if (watch) ChildMonitor.Watch(process);
             return process;
         }
         catch when (started)
