@@ -20,7 +20,9 @@ namespace LinuxNetns;
 /// with <see cref="Process"/>. No managed code of this process ever runs in the namespace: the library's window thread
 /// makes only raw syscalls there (setns into the namespace and into a mount namespace prepared once for it, then
 /// posix_spawn) and switches back, so no runtime thread can be born inside (docs/exec.md).</para>
-/// <para>Needs CAP_SYS_ADMIN (root) and Linux 5.3 (pidfd). See docs/exec.md for the kernel behaviour it relies on.</para>
+/// <para>Needs CAP_SYS_ADMIN (root) and Linux 5.3 (pidfd). See docs/exec.md for the kernel behaviour it relies on. A host
+/// of a virtual network built without root is the exception: its helper process starts the child inside, and the
+/// child is its child, not this process's (docs/rootless.md).</para>
 /// </remarks>
 public static class ExecInNamespace
 {

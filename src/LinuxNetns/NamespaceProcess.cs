@@ -14,6 +14,8 @@ namespace LinuxNetns;
 /// namespace, which the library never lets run managed code (docs/exec.md). The child is watched through a pidfd, so
 /// <see cref="Kill()"/> never signals a reused pid, and the library reaps it when it exits, whether or not this object
 /// is still referenced or disposed. Disposing closes this side of the redirected streams; the child keeps running.
+/// In a host of a network built without root, the child is the network's helper's; the helper reaps it and reports
+/// its exit (-1 when the network was disposed first, which kills it), and <see cref="Kill()"/> works the same.
 /// </remarks>
 public sealed class NamespaceProcess : IDisposable
 {

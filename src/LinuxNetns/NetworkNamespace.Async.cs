@@ -36,6 +36,8 @@ public sealed partial class NetworkNamespace
     /// with this token); a flow that has started sees it only if <paramref name="func"/> uses it.</param>
     /// <exception cref="ObjectDisposedException">The handle is disposed.</exception>
     /// <exception cref="NetworkNamespaceException">The namespace's thread could not be started inside (the task faults).</exception>
+    /// <exception cref="NotSupportedException">No thread of this process can enter the namespace (a host of a network
+    /// built without root).</exception>
     public Task RunAsync(Func<Task> func, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(func);

@@ -38,6 +38,8 @@ public sealed partial class NetworkNamespace
     /// is run, the message names both namespaces. Also when called from this namespace's worker inside an
     /// <see cref="Enter"/> scope of another namespace.</exception>
     /// <exception cref="ObjectDisposedException">The handle is, or while the call was waiting to run, was disposed.</exception>
+    /// <exception cref="NotSupportedException">No thread of this process can enter the namespace (a host of a network
+    /// built without root): the message says what works instead.</exception>
     public void Run(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -71,7 +73,8 @@ public sealed partial class NetworkNamespace
     /// <summary>
     /// Creates a socket inside this namespace. A socket belongs to the namespace it was created in for its whole
     /// life, so it can then be used from any thread, with async methods included (e.g. in a
-    /// <see cref="System.Net.Http.SocketsHttpHandler.ConnectCallback"/>).
+    /// <see cref="System.Net.Http.SocketsHttpHandler.ConnectCallback"/>). For a namespace this process cannot enter
+    /// (a host of a network built without root), the process that can makes the socket and hands it over.
     /// </summary>
     public Socket CreateSocket(AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
