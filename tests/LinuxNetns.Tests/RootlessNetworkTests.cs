@@ -178,6 +178,30 @@ public sealed class RootlessNetworkTests : NamespaceTest
     }
 
     [Fact]
+    public async Task A_killed_helper_makes_later_requests_fail_with_what_happened_and_dispose_still_works()
+    {
+        int[] before = Children();
+        VirtualNetwork net = Builder().AddHost("a").AddHost("b").Connect("a", "b").Build();
+        try
+        {
+            int unshare = Children().Except(before).Single(IsHelper);
+            int helper = int.Parse(File.ReadAllText($"/proc/{unshare}/task/{unshare}/children").Trim());
+            Shell.Run("kill", "-KILL", helper.ToString()).EnsureSuccess();
+            KernelState.Eventually(() => !Directory.Exists($"/proc/{unshare}")).Should().BeTrue();
+
+            FluentActions.Invoking(() => net["a"].CreateSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+                .Should().Throw<NetworkNamespaceException>().Where(e => e.Operation == NamespaceOperation.UserNamespace)
+                .WithMessage("The user-namespace helper*is gone; it could not create a socket*");
+            // What needs no helper still works: the netlink socket was opened while it lived.
+            net["a"].Namespace.Network.GetLinks().Select(l => l.Name).Should().Contain("eth0");
+        }
+        finally
+        {
+            await net.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public void SIGKILL_of_the_process_leaves_no_helper_no_process_and_no_namespace()
     {
         using Process probe = Process.Start(Probe.StartInfo([], "rootless-hold"))!;

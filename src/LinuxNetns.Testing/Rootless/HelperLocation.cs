@@ -5,11 +5,16 @@ internal static class HelperLocation
 {
     public const string AssemblyFileName = "LinuxNetns.Testing.Helper.dll";
 
-    /// <summary>The helper's assembly: beside the application's (the package puts it there, as it puts LinuxNetns.Testing.dll).</summary>
+    /// <summary>The helper's assembly: beside the application's (the package puts it there, as it puts LinuxNetns.Testing.dll),
+    /// or beside LinuxNetns.Testing.dll where that was loaded from elsewhere.</summary>
     public static string Assembly()
     {
         string path = Path.Combine(AppContext.BaseDirectory, AssemblyFileName);
         if (File.Exists(path)) return path;
+#pragma warning disable IL3000 // Location is empty in a single-file app; AppContext.BaseDirectory above covers that one
+        string? beside = Path.GetDirectoryName(typeof(HelperLocation).Assembly.Location);
+#pragma warning restore IL3000
+        if (!string.IsNullOrEmpty(beside) && File.Exists(Path.Combine(beside, AssemblyFileName))) return Path.Combine(beside, AssemblyFileName);
         throw new NetworkNamespaceException(NamespaceOperation.UserNamespace, path, Errno.ENOENT,
             $"The helper of networks built without root, {AssemblyFileName}, is not in {AppContext.BaseDirectory}. It comes with " +
             "the LinuxNetns.Testing package, beside LinuxNetns.Testing.dll: restore and build the project again (or run as root, which needs no helper).");

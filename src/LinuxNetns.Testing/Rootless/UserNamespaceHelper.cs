@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using LinuxNetns.Interop;
@@ -24,6 +23,9 @@ internal sealed class UserNamespaceHelper : IDisposable
 {
     /// <summary>How long the helper may take to start (a .NET start-up, on a busy machine).</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a request waits for the helper's answer (SO_RCVTIMEO).</summary>
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _unshare;
     private readonly Socket _channel;
@@ -77,6 +79,9 @@ internal sealed class UserNamespaceHelper : IDisposable
             foreach (string argument in (string[])["--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child",
                          dotnet, "exec", "--runtimeconfig", runtimeConfig, helper, socketPath])
                 startInfo.ArgumentList.Add(argument);
+            // What a test host adds for its own process (a coverage profiler, startup hooks) is not for the helper.
+            foreach (string name in startInfo.Environment.Keys.Where(k => k is "DOTNET_STARTUP_HOOKS" || k.StartsWith("CORECLR_", StringComparison.Ordinal)).ToList())
+                startInfo.Environment.Remove(name);
             Process process = Process.Start(startInfo)
                 ?? throw new NetworkNamespaceException(NamespaceOperation.UserNamespace, unshare, Errno.None, $"Starting \"{unshare}\" failed.");
             var errors = new StringBuilder();
@@ -94,6 +99,8 @@ internal sealed class UserNamespaceHelper : IDisposable
             try
             {
                 Socket channel = Accept(listener, process, errors);
+                // The helper answers at once; the bound only keeps a hung one from blocking every caller for ever.
+                channel.ReceiveTimeout = (int)AnswerTimeout.TotalMilliseconds;
                 return new UserNamespaceHelper(process, channel, errors);
             }
             catch
@@ -213,6 +220,11 @@ internal sealed class UserNamespaceHelper : IDisposable
 
     private NetworkNamespaceException Broken(string doing, int errno)
     {
+        if (errno == (int)Errno.EAGAIN)
+        {
+            return new NetworkNamespaceException(NamespaceOperation.UserNamespace, "helper", Errno.EAGAIN,
+                $"The user-namespace helper (under unshare, pid {_unshare.Id}) did not answer the request to {doing} within {AnswerTimeout.TotalSeconds:0} s. Is it stopped (SIGSTOP, a debugger)?");
+        }
         string said;
         lock (_errors) said = _errors.ToString().Trim();
         return new NetworkNamespaceException(NamespaceOperation.UserNamespace, "helper", (Errno)errno,
