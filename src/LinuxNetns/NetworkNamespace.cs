@@ -47,11 +47,12 @@ public sealed partial class NetworkNamespace : IDisposable
     /// Wraps an open nsfs descriptor in a handle; if that fails (reading its identity), closes the descriptor and
     /// runs <paramref name="undo"/> (e.g. removes the pin just made) before the exception propagates.
     /// </summary>
-    private static NetworkNamespace Wrap(SafeFdHandle fd, string? name, string path, NetworkNamespaceOptions options, Action? undo = null)
+    private static NetworkNamespace Wrap(SafeFdHandle fd, string? name, string path, NetworkNamespaceOptions options, Action? undo = null,
+        NamespaceAgent? agent = null)
     {
         try
         {
-            return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options);
+            return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), name, path, options, agent);
         }
         catch
         {
@@ -67,20 +68,9 @@ public sealed partial class NetworkNamespace : IDisposable
     /// what would switch one of this process's threads throws <see cref="NotSupportedException"/>. Takes ownership of
     /// <paramref name="fd"/> (closed on failure).
     /// </summary>
-    internal static NetworkNamespace FromAgent(SafeFdHandle fd, NamespaceAgent agent, NetworkNamespaceOptions options)
-    {
+    internal static NetworkNamespace FromAgent(SafeFdHandle fd, NamespaceAgent agent, NetworkNamespaceOptions options) =>
         // /proc/PID/fd/N names the namespace for as long as this handle holds it open.
-        string path = $"/proc/{Environment.ProcessId}/fd/{fd.Fd}";
-        try
-        {
-            return new NetworkNamespace(fd, NamespaceFile.IdOf(fd, path), null, path, options, agent);
-        }
-        catch
-        {
-            fd.Dispose();
-            throw;
-        }
-    }
+        Wrap(fd, null, $"/proc/{Environment.ProcessId}/fd/{fd.Fd}", options, agent: agent);
 
     /// <summary>The agent that works inside for this process (<see cref="FromAgent"/>), or null for an enterable namespace.</summary>
     internal NamespaceAgent? Agent => _agent;

@@ -135,5 +135,4 @@ internal static unsafe partial class Libc
             return received;
         }
     }
-
 }

@@ -53,8 +53,8 @@ internal sealed class NetlinkSocket : IDisposable
     {
         string target = ns.ToString();
         ILogger log = ns.Options.Logger;
+        if (ns.Agent is { } agent) return Configure(agent.OpenRouteNetlink(), target, log); // made inside by another process
         NamespaceId? current = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
-        if (ns.Agent is { } agent) return Configure(agent.OpenRouteNetlink(), target, log);
         return current == ns.Id ? OpenHere(target, log) : ns.Run(() => OpenHere(target, log));
     }
 
