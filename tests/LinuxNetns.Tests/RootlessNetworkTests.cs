@@ -39,6 +39,39 @@ public sealed class RootlessNetworkTests : NamespaceTest
     }
 
     [Fact]
+    public async Task Networks_built_at_once_and_threads_racing_on_one_host_each_get_sockets_of_their_own_host()
+    {
+        Task<VirtualNetwork>[] building = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+            Builder().AddHost("a").AddHost("b").Connect("a", "b").Build())).ToArray();
+        try
+        {
+            VirtualNetwork[] nets = await Task.WhenAll(building);
+            nets.Select(n => n["a"].Namespace.Id).Distinct().Should().HaveCount(3);
+            foreach (VirtualNetwork net in nets)
+            {
+                VirtualHost host = net["b"];
+                // Eight threads at once, through one helper: every socket is made in b (b's address binds only there).
+                Task<int>[] racers = Enumerable.Range(0, 8).Select(_ => Task.Factory.StartNew(() =>
+                {
+                    for (int i = 0; i < 25; i++)
+                    {
+                        using Socket socket = host.CreateSocket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                        socket.Bind(new IPEndPoint(host.Address, 0));
+                    }
+                    return 25;
+                }, TaskCreationOptions.LongRunning)).ToArray();
+                (await Task.WhenAll(racers)).Sum().Should().Be(200);
+                await TopologyTests.UdpRoundTrip(net["a"], host, host.Address);
+            }
+        }
+        finally
+        {
+            await Task.WhenAny(Task.WhenAll(building));
+            foreach (Task<VirtualNetwork> built in building.Where(b => b.IsCompletedSuccessfully)) await built.Result.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Switches_routers_and_rate_limits_work_as_with_root()
     {
         await using VirtualNetwork net = Builder()
