@@ -4,7 +4,8 @@ using LinuxNetns;
 
 namespace Netns;
 
-// exec NAME cmd… and -all exec cmd…: the library's ExecInNamespace, with iproute2's mount propagation (rslave).
+// exec NAME cmd… and -all exec cmd…: the library's ExecInNamespace, with iproute2's mount propagation (rslave); alone,
+// exec NAME cmd… replaces this process with the command, as ip does.
 internal sealed partial class NetnsCli
 {
     /// <summary>iproute2 exits 255 when the namespace cannot be entered, 1 when the command cannot be started.</summary>
@@ -66,11 +67,15 @@ internal sealed partial class NetnsCli
         var startInfo = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (string argument in command.AsSpan(1)) startInfo.ArgumentList.Add(argument);
 
+        // exec NAME cmd, alone: ip becomes the command (execvp after switching); so does this process, which has nothing
+        // left to do. In a batch ip forks and waits, as the child below is waited for.
+        bool replace = single && _batchLine is null;
         NamespaceProcess child;
         using (ns)
         {
             try
             {
+                if (replace) ExecInNamespace.ReplaceProcess(ns, startInfo, options); // returns only by throwing
                 child = ExecInNamespace.Start(ns, startInfo, options);
             }
             catch (NetworkNamespaceException e) when (e.Operation is NamespaceOperation.ResolveProgram or NamespaceOperation.ChangeDirectory or NamespaceOperation.Spawn)

@@ -193,8 +193,18 @@ public static class ExecInNamespace
     internal static NamespaceProcess StartWithStreams(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options, int[] streams) =>
         StartCore(ns, startInfo, options, options.NamespaceOptions ?? ns.Options, byName: false, streams);
 
+    /// <summary>
+    /// Replaces this process with <paramref name="startInfo"/>'s program inside <paramref name="ns"/>, as
+    /// <c>ip netns exec NAME cmd</c> makes ip become the command: the same checks, mount namespace and /etc/netns binds as
+    /// <see cref="Start(NetworkNamespace, ProcessStartInfo, ExecOptions?)"/>, then the calling thread joins them and calls
+    /// execve (<see cref="ProcessReplacer"/>). For the netns tool: nothing of this process runs after it. Returns only by
+    /// throwing. Redirections of <paramref name="startInfo"/> are ignored: the program has this process's streams.
+    /// </summary>
+    internal static void ReplaceProcess(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options) =>
+        StartCore(ns, startInfo, options, options.NamespaceOptions ?? ns.Options, byName: false, replace: true);
+
     private static NamespaceProcess StartCore(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options,
-        NetworkNamespaceOptions nsOptions, bool byName, int[]? streams = null)
+        NetworkNamespaceOptions nsOptions, bool byName, int[]? streams = null, bool replace = false)
     {
         if (string.IsNullOrEmpty(startInfo.FileName))
             throw new ArgumentException("ProcessStartInfo.FileName is empty: name the program to start.", nameof(startInfo));
@@ -241,6 +251,7 @@ public static class ExecInNamespace
                     if (prepared.BindErrnos[i] != 0) ReportBindFailure(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, (Errno)prepared.BindErrnos[i], options, log);
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
+                if (replace) ProcessReplacer.Exec(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where);
                 process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams, watch: streams is null);
             }
             finally

@@ -67,7 +67,7 @@ public sealed class RootlessNetworkTests : NamespaceTest
         finally
         {
             await Task.WhenAny(Task.WhenAll(building));
-            foreach (Task<VirtualNetwork> built in building.Where(b => b.IsCompletedSuccessfully)) await built.Result.DisposeAsync();
+            foreach (Task<VirtualNetwork> built in building.Where(b => b.IsCompletedSuccessfully)) await (await built).DisposeAsync();
         }
     }
 

@@ -53,13 +53,7 @@ internal static unsafe class ChildSpawner
         int pid = 0;
         try
         {
-            var argv = (byte**)memory.Alloc<nint>(arguments.Count + 2);
-            argv[0] = memory.Utf8(startInfo.FileName);
-            for (int i = 0; i < arguments.Count; i++) argv[i + 1] = memory.Utf8(arguments[i]);
-
-            var environment = startInfo.Environment.Where(e => e.Value is not null).ToList();
-            var envp = (byte**)memory.Alloc<nint>(environment.Count + 1);
-            for (int i = 0; i < environment.Count; i++) envp[i] = memory.Utf8($"{environment[i].Key}={environment[i].Value}");
+            ArgvAndEnvp(memory, startInfo, arguments, out byte** argv, out byte** envp);
 
             if (startInfo.RedirectStandardInput) pipes.Add(MakePipe(childReads: true, 0, where));
             if (startInfo.RedirectStandardOutput) pipes.Add(MakePipe(childReads: false, 1, where));
@@ -152,6 +146,19 @@ internal static unsafe class ChildSpawner
             if (actionsInitialized) Libc.SpawnFileActionsDestroy(actions);
             if (attributesInitialized) Libc.SpawnAttributesDestroy(attributes);
         }
+    }
+
+    /// <summary>argv (the file name as given, then <paramref name="arguments"/>) and envp (<paramref name="startInfo"/>'s
+    /// environment), null-terminated, in <paramref name="memory"/>.</summary>
+    internal static void ArgvAndEnvp(NativeAllocations memory, ProcessStartInfo startInfo, IReadOnlyList<string> arguments,
+        out byte** argv, out byte** envp)
+    {
+        argv = (byte**)memory.Alloc<nint>(arguments.Count + 2);
+        argv[0] = memory.Utf8(startInfo.FileName);
+        for (int i = 0; i < arguments.Count; i++) argv[i + 1] = memory.Utf8(arguments[i]);
+        var environment = startInfo.Environment.Where(e => e.Value is not null).ToList();
+        envp = (byte**)memory.Alloc<nint>(environment.Count + 1);
+        for (int i = 0; i < environment.Count; i++) envp[i] = memory.Utf8($"{environment[i].Key}={environment[i].Value}");
     }
 
     /// <summary>

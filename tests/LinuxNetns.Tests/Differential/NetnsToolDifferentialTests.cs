@@ -298,6 +298,22 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Exec_becomes_the_command_with_no_signal_blocked_or_ignored()
+    {
+        // ip netns exec NAME cmd replaces ip with cmd: the command is the process the script started, and it inherits
+        // no signal state from the tool (the .NET runtime ignores SIGPIPE and masks signals on its threads). This test
+        // harness ignores SIGPIPE itself (a .NET parent), which ip would pass on: the tool is started as a shell starts
+        // it, with SIGPIPE at its default (docs/netns-tool.md, "Differences").
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            run nns exec $T-a sh -c 'if [ "$PPID" = "$1" ]; then echo replaced; else echo "a child of another"; fi' sh $$
+            run env --default-signal=PIPE nns exec $T-a sh -c 'grep -E "^Sig(Blk|Ign)" /proc/self/status'
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().Contain("replaced\nrc=0\n").And.Contain("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    }
+
+    [RootFact]
     public void Exec_binds_etc_netns_entries_and_warns_about_missing_targets()
     {
         // A private copy of /etc (in this mount namespace only) with an /etc/netns of the test's own.
