@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using LinuxNetns;
 using LinuxNetns.Exec;
 using LinuxNetns.Interop;
+using LinuxNetns.Netlink;
 using LinuxNetns.Testing.Rootless;
 using static LinuxNetns.Testing.Rootless.HelperProtocol;
 
@@ -85,12 +86,7 @@ internal sealed class Helper(Socket channel)
         switch (kind)
         {
             case Request.OpenRouteNetlink:
-                reply.Add(target.RunLibraryCode(() =>
-                {
-                    SafeFdHandle fd = Libc.OpenRouteNetlinkSocket();
-                    if (fd.IsInvalid) throw NamespaceErrors.Failed(NamespaceOperation.NetlinkSocket, "socket(AF_NETLINK, NETLINK_ROUTE)", target.ToString(), (Errno)Libc.LastErrno);
-                    return fd;
-                }));
+                reply.Add(target.RunLibraryCode(() => NetlinkSocket.CreateHere(target.ToString())));
                 return 0;
             case Request.CreateSocket:
             {

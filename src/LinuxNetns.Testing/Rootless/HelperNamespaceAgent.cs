@@ -29,9 +29,7 @@ internal sealed class HelperNamespaceAgent(UserNamespaceHelper helper, int numbe
         SafeFdHandle? pidfd = null;
         try
         {
-            if (startInfo.RedirectStandardInput) pipes.Add(ChildSpawner.MakePipe(childReads: true, 0, where));
-            if (startInfo.RedirectStandardOutput) pipes.Add(ChildSpawner.MakePipe(childReads: false, 1, where));
-            if (startInfo.RedirectStandardError) pipes.Add(ChildSpawner.MakePipe(childReads: false, 2, where));
+            ChildSpawner.AddRedirectPipes(pipes, startInfo, where);
             foreach ((_, int child, int target) in pipes) childStreams[target] = child;
             if (Libc.SeqpacketPair(out statusHere, out statusThere) != 0)
                 throw NamespaceErrors.Failed(NamespaceOperation.PrepareSpawn, "socketpair for the exit report of an exec in", where, (Errno)Libc.LastErrno);
@@ -39,13 +37,7 @@ internal sealed class HelperNamespaceAgent(UserNamespaceHelper helper, int numbe
             pidfd = helper.Exec(number, program, arguments, environment, workingDirectory, options, childStreams, statusThere);
             int pid = PidOf(pidfd);
 
-            int[] parentEnds = [-1, -1, -1];
-            for (int k = 0; k < pipes.Count; k++)
-            {
-                parentEnds[pipes[k].Target] = pipes[k].Parent;
-                pipes[k] = pipes[k] with { Parent = -1 }; // owned by its stream from here on
-            }
-            (StreamWriter? input, StreamReader? output, StreamReader? error) = ChildSpawner.ParentStreams(startInfo, parentEnds[0], parentEnds[1], parentEnds[2]);
+            (StreamWriter? input, StreamReader? output, StreamReader? error) = ChildSpawner.TakeParentStreams(startInfo, pipes);
             var process = new NamespaceProcess(pid, pidfd, startInfo, input, output, error);
             pidfd = null;
             var status = new Socket(new SafeSocketHandle(statusHere, ownsHandle: true));

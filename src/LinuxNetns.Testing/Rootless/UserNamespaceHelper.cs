@@ -124,9 +124,7 @@ internal sealed class UserNamespaceHelper : IDisposable
             if (process.HasExited)
             {
                 process.WaitForExit(); // the rest of its standard error
-                string said;
-                lock (errors) said = errors.ToString().Trim();
-                throw UserNamespaceSupport.StartFailed(process.ExitCode, said);
+                throw UserNamespaceSupport.StartFailed(process.ExitCode, Said(errors));
             }
             if (clock.Elapsed > StartTimeout)
             {
@@ -225,11 +223,16 @@ internal sealed class UserNamespaceHelper : IDisposable
             return new NetworkNamespaceException(NamespaceOperation.UserNamespace, "helper", Errno.EAGAIN,
                 $"The user-namespace helper (under unshare, pid {_unshare.Id}) did not answer the request to {doing} within {AnswerTimeout.TotalSeconds:0} s. Is it stopped (SIGSTOP, a debugger)?");
         }
-        string said;
-        lock (_errors) said = _errors.ToString().Trim();
+        string said = Said(_errors);
         return new NetworkNamespaceException(NamespaceOperation.UserNamespace, "helper", (Errno)errno,
             $"The user-namespace helper (under unshare, pid {_unshare.Id}) is gone; it could not {doing}" +
             (said.Length > 0 ? $". It said: {said}" : ".") + " Was it killed? Build the network again.");
+    }
+
+    /// <summary>What unshare and the helper wrote to standard error so far (collected by the process's reader).</summary>
+    private static string Said(StringBuilder errors)
+    {
+        lock (errors) return errors.ToString().Trim();
     }
 
     /// <summary>Closes the channel: the helper ends, and with it every process it started. Waits for it.</summary>

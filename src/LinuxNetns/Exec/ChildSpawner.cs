@@ -55,9 +55,7 @@ internal static unsafe class ChildSpawner
         {
             ArgvAndEnvp(memory, startInfo, arguments, out byte** argv, out byte** envp);
 
-            if (startInfo.RedirectStandardInput) pipes.Add(MakePipe(childReads: true, 0, where));
-            if (startInfo.RedirectStandardOutput) pipes.Add(MakePipe(childReads: false, 1, where));
-            if (startInfo.RedirectStandardError) pipes.Add(MakePipe(childReads: false, 2, where));
+            AddRedirectPipes(pipes, startInfo, where);
 
             actions = memory.AllocBytes(Libc.SpawnFileActionsSize);
             Check(Libc.SpawnFileActionsInit(actions), "posix_spawn_file_actions_init", where);
@@ -118,13 +116,7 @@ internal static unsafe class ChildSpawner
                 Libc.CloseRaw(pipes[k].Child);
                 pipes[k] = pipes[k] with { Child = -1 };
             }
-            int[] parentEnds = [-1, -1, -1];
-            for (int k = 0; k < pipes.Count; k++)
-            {
-                parentEnds[pipes[k].Target] = pipes[k].Parent;
-                pipes[k] = pipes[k] with { Parent = -1 }; // owned by its stream from here on
-            }
-            (StreamWriter? input, StreamReader? output, StreamReader? error) = ParentStreams(startInfo, parentEnds[0], parentEnds[1], parentEnds[2]);
+            (StreamWriter? input, StreamReader? output, StreamReader? error) = TakeParentStreams(startInfo, pipes);
             var process = new NamespaceProcess(pid, new SafeFdHandle(pidfd), startInfo, input, output, error);
             if (watch) ChildMonitor.Watch(process);
             return process;
@@ -161,18 +153,36 @@ internal static unsafe class ChildSpawner
         for (int i = 0; i < environment.Count; i++) envp[i] = memory.Utf8($"{environment[i].Key}={environment[i].Value}");
     }
 
+    /// <summary>A pipe for each stream <paramref name="startInfo"/> redirects, added to <paramref name="pipes"/> (this
+    /// side's end, the child's, the child's descriptor number), so that the caller's cleanup closes whatever was made.</summary>
+    internal static void AddRedirectPipes(List<(int Parent, int Child, int Target)> pipes, ProcessStartInfo startInfo, string where)
+    {
+        if (startInfo.RedirectStandardInput) pipes.Add(MakePipe(childReads: true, 0, where));
+        if (startInfo.RedirectStandardOutput) pipes.Add(MakePipe(childReads: false, 1, where));
+        if (startInfo.RedirectStandardError) pipes.Add(MakePipe(childReads: false, 2, where));
+    }
+
     /// <summary>
-    /// This side's streams of a child's redirected standard input, output and error, from the pipe ends (-1: not
-    /// redirected), with <paramref name="startInfo"/>'s encodings. The streams own the descriptors.
+    /// This side's streams of a child's redirected standard input, output and error, made from the parent ends in
+    /// <paramref name="pipes"/> with <paramref name="startInfo"/>'s encodings. The streams own those descriptors from
+    /// here on: each is marked -1 in <paramref name="pipes"/>, so that the caller's cleanup leaves them alone.
     /// </summary>
-    internal static (StreamWriter? Input, StreamReader? Output, StreamReader? Error) ParentStreams(ProcessStartInfo startInfo,
-        int input, int output, int error) =>
-        (input < 0 ? null : new StreamWriter(Pipe(input, PipeDirection.Out), startInfo.StandardInputEncoding ?? DefaultEncoding, 4096) { AutoFlush = true },
-         output < 0 ? null : new StreamReader(Pipe(output, PipeDirection.In), startInfo.StandardOutputEncoding ?? DefaultEncoding, true, 4096),
-         error < 0 ? null : new StreamReader(Pipe(error, PipeDirection.In), startInfo.StandardErrorEncoding ?? DefaultEncoding, true, 4096));
+    internal static (StreamWriter? Input, StreamReader? Output, StreamReader? Error) TakeParentStreams(ProcessStartInfo startInfo,
+        List<(int Parent, int Child, int Target)> pipes)
+    {
+        int[] ends = [-1, -1, -1];
+        for (int k = 0; k < pipes.Count; k++)
+        {
+            ends[pipes[k].Target] = pipes[k].Parent;
+            pipes[k] = pipes[k] with { Parent = -1 };
+        }
+        return (ends[0] < 0 ? null : new StreamWriter(Pipe(ends[0], PipeDirection.Out), startInfo.StandardInputEncoding ?? DefaultEncoding, 4096) { AutoFlush = true },
+                ends[1] < 0 ? null : new StreamReader(Pipe(ends[1], PipeDirection.In), startInfo.StandardOutputEncoding ?? DefaultEncoding, true, 4096),
+                ends[2] < 0 ? null : new StreamReader(Pipe(ends[2], PipeDirection.In), startInfo.StandardErrorEncoding ?? DefaultEncoding, true, 4096));
+    }
 
     /// <summary>A pipe for a redirected stream: this side's end, the child's, and the child's descriptor number.</summary>
-    internal static (int Parent, int Child, int Target) MakePipe(bool childReads, int target, string where)
+    private static (int Parent, int Child, int Target) MakePipe(bool childReads, int target, string where)
     {
         if (Libc.Pipe(out int readEnd, out int writeEnd) != 0)
         {

@@ -70,7 +70,13 @@ internal sealed class NetlinkSocket : IDisposable
     /// <param name="receiveBufferSize">The initial receive buffer; the kernel sizes dump parts to what we read with
     /// (up to 32 KiB), and the buffer grows for any larger datagram.</param>
     /// <param name="receiveTimeout">How long to wait for a datagram (SO_RCVTIMEO); null for <see cref="DefaultReceiveTimeout"/>.</param>
-    public static NetlinkSocket OpenHere(string target, ILogger log, int receiveBufferSize = 32 * 1024, TimeSpan? receiveTimeout = null)
+    public static NetlinkSocket OpenHere(string target, ILogger log, int receiveBufferSize = 32 * 1024, TimeSpan? receiveTimeout = null) =>
+        Configure(CreateHere(target), target, log, receiveBufferSize, receiveTimeout);
+
+    /// <summary>A bare NETLINK_ROUTE socket in the calling thread's namespace (close-on-exec), not yet configured: what
+    /// the helper of a network built without root hands out (<see cref="Delegated.NamespaceAgent"/>).</summary>
+    /// <param name="target">The namespace, for messages.</param>
+    public static SafeFdHandle CreateHere(string target)
     {
         SafeFdHandle fd = Libc.OpenRouteNetlinkSocket();
         if (fd.IsInvalid)
@@ -79,7 +85,7 @@ internal sealed class NetlinkSocket : IDisposable
             fd.Dispose();
             throw NamespaceErrors.Failed(NamespaceOperation.NetlinkSocket, "socket(AF_NETLINK, NETLINK_ROUTE)", target, (Errno)errno);
         }
-        return Configure(fd, target, log, receiveBufferSize, receiveTimeout);
+        return fd;
     }
 
     /// <summary>Sets the options of a new NETLINK_ROUTE socket and binds it; takes ownership of <paramref name="fd"/>
