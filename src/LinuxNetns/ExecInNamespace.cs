@@ -242,7 +242,9 @@ public static class ExecInNamespace
         {
             // Held for the whole exec: the windows' unmanaged plans carry its raw number.
             fd.DangerousAddRef(ref added); // ObjectDisposedException for a disposed namespace
-            PreparedMountNamespace prepared = PreparedMountNamespace.Cache.Acquire(ns, fd.Fd, etcDirectory, etcName ?? ns.Name ?? "sysfs",
+            string sysfsSource = etcName ?? ns.Name ?? "sysfs";
+            if (replace) ReplaceWith(startInfo, program, arguments, workingDirectory, fd.Fd, etcDirectory, sysfsSource, where, options, log);
+            PreparedMountNamespace prepared = PreparedMountNamespace.Cache.Acquire(ns, fd.Fd, etcDirectory, sysfsSource,
                 options.MountPropagation, byName, log);
             try
             {
@@ -251,7 +253,6 @@ public static class ExecInNamespace
                     if (prepared.BindErrnos[i] != 0) ReportBindFailure(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, (Errno)prepared.BindErrnos[i], options, log);
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
-                if (replace) ProcessReplacer.Exec(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where);
                 process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams, watch: streams is null);
             }
             finally
@@ -270,6 +271,25 @@ public static class ExecInNamespace
 
         log.ExecStarted(process.Id, startInfo.FileName, where);
         return process;
+    }
+
+    /// <summary>
+    /// <see cref="ReplaceProcess"/>: the calling thread makes the exec's mount namespace itself, reports failed binds,
+    /// and becomes the program (<see cref="ProcessReplacer"/>). No prepared namespace is kept and no library thread is
+    /// started for it: nothing of this process runs afterwards. Returns only by throwing.
+    /// </summary>
+    private static void ReplaceWith(ProcessStartInfo startInfo, string program, List<string> arguments, string workingDirectory,
+        int netFd, string? etcDirectory, string sysfsSource, string where, ExecOptions options, ILogger log)
+    {
+        EtcSnapshot etc = EtcSnapshot.Read(etcDirectory, log);
+        int[] bindErrnos = PreparedMountNamespace.MakeHere(netFd, etc, sysfsSource, options.MountPropagation, where, out bool readOnly);
+        for (int i = 0; i < bindErrnos.Length; i++)
+        {
+            if (bindErrnos[i] != 0) ReportBindFailure(etc.Entries[i].Source, etc.Entries[i].Target, (Errno)bindErrnos[i], options, log);
+        }
+        log.ExecReplacing(startInfo.FileName, where, options.MountPropagation == MountPropagation.Slave ? "slave" : "private",
+            readOnly ? " (read-only)" : "", bindErrnos.Length, etcDirectory ?? "(none)");
+        ProcessReplacer.Exec(startInfo, program, arguments, workingDirectory, where);
     }
 
     /// <summary>A failed <c>/etc/netns</c> bind is a warning, as with iproute2: logged, handed to the caller's handler, and the program still starts.</summary>

@@ -68,32 +68,10 @@ internal sealed class PreparedMountNamespace : IDisposable
     public static unsafe PreparedMountNamespace Build(int netFd, EtcSnapshot etc, string sysfsSource,
         MountPropagation propagation, long generation, string where)
     {
-        // A read-only sysfs cannot be replaced by a writable one (iproute2 checks this when it cannot detach the old
-        // one); we keep read-only whenever the current /sys is, which also holds after a successful detach.
-        bool readOnly = Libc.StatFsPath("/sys", out Libc.StatFs fs) == 0 && (fs.Flags & Libc.ST_RDONLY) != 0;
-        int binds = etc.Entries.Length;
         using var memory = new NativeAllocations();
-        SwitchedWindow.BuildPlan* plan = memory.Alloc<SwitchedWindow.BuildPlan>();
-        var sources = (byte**)memory.Alloc<nint>(binds);
-        var targets = (byte**)memory.Alloc<nint>(binds);
-        int* errnos = memory.Alloc<int>(binds);
-        for (int i = 0; i < binds; i++)
-        {
-            sources[i] = memory.Utf8(etc.Entries[i].Source);
-            targets[i] = memory.Utf8(etc.Entries[i].Target);
-        }
-        plan->Calls = SwitchedCalls.Real;
-        plan->Strings = SwitchedWindow.ConstantStrings;
-        plan->NetFd = netFd;
-        plan->PropagationFlags = (nuint)(Libc.MS_REC | (propagation == MountPropagation.Slave ? Libc.MS_SLAVE : Libc.MS_PRIVATE));
-        plan->SysfsFlags = readOnly ? (nuint)Libc.MS_RDONLY : 0;
-        plan->SysfsSource = memory.Utf8(sysfsSource);
-        plan->BindCount = binds;
-        plan->BindSources = sources;
-        plan->BindTargets = targets;
-        plan->BindErrnos = errnos;
-        plan->MountFd = -1;
-        plan->EventsFd = -1;
+        SwitchedWindow.BuildPlan* plan = Plan(memory, netFd, etc, sysfsSource, propagation, out bool readOnly);
+        int* errnos = plan->BindErrnos;
+        int binds = plan->BindCount;
 
         SwitchedWindow.Build(plan);
 
@@ -118,6 +96,53 @@ internal sealed class PreparedMountNamespace : IDisposable
         }
         return new PreparedMountNamespace(mount, events, id, generation, etc,
             new ReadOnlySpan<int>(errnos, binds).ToArray(), readOnly);
+    }
+
+    /// <summary>
+    /// The same mount namespace made on the calling thread, which is left in it and in <paramref name="netFd"/>'s
+    /// network namespace: for <see cref="ProcessReplacer"/>, which calls execve next, as <c>ip netns exec</c> makes
+    /// its mounts on its own thread. Nothing is kept. Returns the errno of each bind (0 when it worked); a failed step
+    /// throws, with the thread possibly half-way (the process then only reports it and exits).
+    /// </summary>
+    public static unsafe int[] MakeHere(int netFd, EtcSnapshot etc, string sysfsSource, MountPropagation propagation, string where,
+        out bool sysfsReadOnly)
+    {
+        using var memory = new NativeAllocations();
+        SwitchedWindow.BuildPlan* plan = Plan(memory, netFd, etc, sysfsSource, propagation, out sysfsReadOnly);
+        SwitchedWindow.BuildHere(plan);
+        if (plan->FailedStep != SwitchedWindow.Step.None) throw ExecErrors.StepFailed(plan->FailedStep, plan->Errno, where, propagation);
+        return new ReadOnlySpan<int>(plan->BindErrnos, plan->BindCount).ToArray();
+    }
+
+    /// <summary>The plan of a build, in <paramref name="memory"/>.</summary>
+    private static unsafe SwitchedWindow.BuildPlan* Plan(NativeAllocations memory, int netFd, EtcSnapshot etc, string sysfsSource,
+        MountPropagation propagation, out bool readOnly)
+    {
+        // A read-only sysfs cannot be replaced by a writable one (iproute2 checks this when it cannot detach the old
+        // one); we keep read-only whenever the current /sys is, which also holds after a successful detach.
+        readOnly = Libc.StatFsPath("/sys", out Libc.StatFs fs) == 0 && (fs.Flags & Libc.ST_RDONLY) != 0;
+        int binds = etc.Entries.Length;
+        SwitchedWindow.BuildPlan* plan = memory.Alloc<SwitchedWindow.BuildPlan>();
+        var sources = (byte**)memory.Alloc<nint>(binds);
+        var targets = (byte**)memory.Alloc<nint>(binds);
+        for (int i = 0; i < binds; i++)
+        {
+            sources[i] = memory.Utf8(etc.Entries[i].Source);
+            targets[i] = memory.Utf8(etc.Entries[i].Target);
+        }
+        plan->Calls = SwitchedCalls.Real;
+        plan->Strings = SwitchedWindow.ConstantStrings;
+        plan->NetFd = netFd;
+        plan->PropagationFlags = (nuint)(Libc.MS_REC | (propagation == MountPropagation.Slave ? Libc.MS_SLAVE : Libc.MS_PRIVATE));
+        plan->SysfsFlags = readOnly ? (nuint)Libc.MS_RDONLY : 0;
+        plan->SysfsSource = memory.Utf8(sysfsSource);
+        plan->BindCount = binds;
+        plan->BindSources = sources;
+        plan->BindTargets = targets;
+        plan->BindErrnos = memory.Alloc<int>(binds);
+        plan->MountFd = -1;
+        plan->EventsFd = -1;
+        return plan;
     }
 
     /// <summary>

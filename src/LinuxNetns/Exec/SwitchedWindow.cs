@@ -231,10 +231,8 @@ internal static unsafe class SwitchedWindow
     }
 
     /// <summary>
-    /// setns(net) → unshare(CLONE_NEWNS) → make <c>/</c> recursively private or slave (before any mount, so that
-    /// nothing mounted next reaches the host) → a fresh sysfs of the namespace → the <c>/etc/netns</c> binds (their
-    /// failures are only recorded, as iproute2 only warns) → open the new mount namespace and its mountinfo (whose
-    /// poll reports any later change) → back to the saved namespaces.
+    /// The build window: <see cref="MakeMounts"/> on the window thread, then open the new mount namespace and its
+    /// mountinfo (whose poll reports any later change) → back to the saved namespaces.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BuildWindow(BuildPlan* p)
@@ -243,42 +241,10 @@ internal static unsafe class SwitchedWindow
         Strings* s = p->Strings;
         bool unshared = false;
         Step failed = Save(c, s, out int savedNet, out int savedMount, out int error);
+        if (failed == Step.None) failed = MakeMounts(p, out unshared, out error);
         int e;
         if (failed == Step.None)
         {
-            int r = c->Setns(p->NetFd, Libc.CLONE_NEWNET);
-            e = *c->ErrnoLocation();
-            if (r != 0) { failed = Step.SetnsNetwork; error = e; }
-        }
-        if (failed == Step.None)
-        {
-            int r = c->Unshare(Libc.CLONE_NEWNS);
-            e = *c->ErrnoLocation();
-            if (r != 0) { failed = Step.UnshareMount; error = e; }
-            else unshared = true;
-        }
-        if (failed == Step.None)
-        {
-            int r = c->Mount(s->Empty, s->Root, s->None, p->PropagationFlags, null);
-            e = *c->ErrnoLocation();
-            if (r != 0) { failed = Step.Propagation; error = e; }
-        }
-        if (failed == Step.None)
-        {
-            // A failed detach is fine: maybe no sysfs was mounted (iproute2).
-            c->Umount2(s->Sys, Libc.MNT_DETACH);
-            int r = c->Mount(p->SysfsSource, s->Sys, s->Sysfs, p->SysfsFlags, null);
-            e = *c->ErrnoLocation();
-            if (r != 0) { failed = Step.MountSysfs; error = e; }
-        }
-        if (failed == Step.None)
-        {
-            for (int i = 0; i < p->BindCount; i++)
-            {
-                int r = c->Mount(p->BindSources[i], p->BindTargets[i], s->None, (nuint)Libc.MS_BIND, null);
-                e = *c->ErrnoLocation();
-                p->BindErrnos[i] = r == 0 ? 0 : e;
-            }
             p->MountFd = c->Open(s->ThreadMount, ORdOnly | OCloexec, 0);
             e = *c->ErrnoLocation();
             if (p->MountFd < 0) { failed = Step.OpenMountNamespace; error = e; }
@@ -293,6 +259,57 @@ internal static unsafe class SwitchedWindow
         p->Restored = Restore(c, savedNet, savedMount, unshared);
         p->FailedStep = failed;
         p->Errno = error;
+    }
+
+    /// <summary>
+    /// The same mount namespace made on the calling thread, which stays in it and in the plan's network namespace:
+    /// for <see cref="ProcessReplacer"/>, whose thread calls execve next (<c>ip netns exec</c>'s own sequence). No
+    /// window thread, nothing opened, no way back. <see cref="BuildPlan.Restored"/> stays 0.
+    /// </summary>
+    public static void BuildHere(BuildPlan* p)
+    {
+        p->FailedStep = MakeMounts(p, out _, out int error);
+        p->Errno = error;
+    }
+
+    /// <summary>
+    /// setns(net) → unshare(CLONE_NEWNS) (which gives the thread a filesystem context of its own) → make <c>/</c>
+    /// recursively private or slave (before any mount, so that nothing mounted next reaches the host) → a fresh sysfs
+    /// of the namespace → the <c>/etc/netns</c> binds (their failures are only recorded, as iproute2 only warns).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Step MakeMounts(BuildPlan* p, out bool unshared, out int error)
+    {
+        SwitchedCalls* c = &p->Calls;
+        Strings* s = p->Strings;
+        unshared = false;
+        error = 0;
+        int r = c->Setns(p->NetFd, Libc.CLONE_NEWNET);
+        int e = *c->ErrnoLocation();
+        if (r != 0) { error = e; return Step.SetnsNetwork; }
+
+        r = c->Unshare(Libc.CLONE_NEWNS);
+        e = *c->ErrnoLocation();
+        if (r != 0) { error = e; return Step.UnshareMount; }
+        unshared = true;
+
+        r = c->Mount(s->Empty, s->Root, s->None, p->PropagationFlags, null);
+        e = *c->ErrnoLocation();
+        if (r != 0) { error = e; return Step.Propagation; }
+
+        // A failed detach is fine: maybe no sysfs was mounted (iproute2).
+        c->Umount2(s->Sys, Libc.MNT_DETACH);
+        r = c->Mount(p->SysfsSource, s->Sys, s->Sysfs, p->SysfsFlags, null);
+        e = *c->ErrnoLocation();
+        if (r != 0) { error = e; return Step.MountSysfs; }
+
+        for (int i = 0; i < p->BindCount; i++)
+        {
+            r = c->Mount(p->BindSources[i], p->BindTargets[i], s->None, (nuint)Libc.MS_BIND, null);
+            e = *c->ErrnoLocation();
+            p->BindErrnos[i] = r == 0 ? 0 : e;
+        }
+        return Step.None;
     }
 
     /// <summary>

@@ -13,6 +13,10 @@ internal static partial class Log
         Message = "Prepared mount namespace {MountNamespace} for execs in {Namespace}: setns(CLONE_NEWNET), unshare(CLONE_NEWNS), mount --make-r{Propagation} /, fresh sysfs{ReadOnly}, {BindCount} bind mount(s) from {EtcDirectory}")]
     public static partial void ExecPrepared(this ILogger logger, string @namespace, NamespaceId mountNamespace, string propagation, string readOnly, int bindCount, string etcDirectory);
 
+    [LoggerMessage(EventId = 33, Level = LogLevel.Debug,
+        Message = "exec {Program} in {Namespace}, replacing this process: setns(CLONE_NEWNET), unshare(CLONE_NEWNS), mount --make-r{Propagation} /, fresh sysfs{ReadOnly}, {BindCount} bind mount(s) from {EtcDirectory}, chdir, execve")]
+    public static partial void ExecReplacing(this ILogger logger, string program, string @namespace, string propagation, string readOnly, int bindCount, string etcDirectory);
+
     [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "Bind {Source} -> {Target} failed: {Error}")]
     public static partial void ExecBindFailed(this ILogger logger, string source, string target, string error);
 
