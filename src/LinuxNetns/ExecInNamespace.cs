@@ -282,6 +282,7 @@ public static class ExecInNamespace
         int netFd, string? etcDirectory, string sysfsSource, string where, ExecOptions options, ILogger log)
     {
         EtcSnapshot etc = EtcSnapshot.Read(etcDirectory, log);
+        using var replacer = new ProcessReplacer(startInfo, program, arguments, workingDirectory); // made at home
         int[] bindErrnos = PreparedMountNamespace.MakeHere(netFd, etc, sysfsSource, options.MountPropagation, where, out bool readOnly);
         for (int i = 0; i < bindErrnos.Length; i++)
         {
@@ -289,7 +290,7 @@ public static class ExecInNamespace
         }
         log.ExecReplacing(startInfo.FileName, where, options.MountPropagation == MountPropagation.Slave ? "slave" : "private",
             readOnly ? " (read-only)" : "", bindErrnos.Length, etcDirectory ?? "(none)");
-        ProcessReplacer.Exec(startInfo, program, arguments, workingDirectory, where);
+        replacer.Exec(where);
     }
 
     /// <summary>A failed <c>/etc/netns</c> bind is a warning, as with iproute2: logged, handed to the caller's handler, and the program still starts.</summary>

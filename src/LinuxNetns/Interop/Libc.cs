@@ -83,6 +83,7 @@ internal static unsafe partial class Libc
     public const int ENOENT = 2;
     public const int ESRCH = 3;
     public const int ENXIO = 6;
+    public const int ENOEXEC = 8;
     public const int EINTR = 4;
     public const int EBADF = 9;
     public const int EAGAIN = 11;

@@ -298,6 +298,23 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Exec_runs_a_script_without_an_interpreter_line_with_bin_sh()
+    {
+        // ip execs with execvp, which hands a file the kernel cannot execute (ENOEXEC) to /bin/sh.
+        var (ip, _) = _diff.AssertSame("""
+            run nns add $T-a
+            mkdir "$ERR.d" && cd "$ERR.d"
+            printf 'echo "script $# $1 $0"\nls /sys/class/net\n' > script && chmod +x script
+            run nns exec $T-a ./script one two
+            printf '\177ELF-not-really' > binary && chmod +x binary
+            run nns exec $T-a ./binary
+            cd / && rm -r "$ERR.d"
+            run nns delete $T-a
+            """);
+        ip.StdOut.Should().Contain("rc=0\nscript 2 one ./script\nlo\nrc=0\n").And.Contain("rc=127\nstderr: ./binary: 1:");
+    }
+
+    [RootFact]
     public void Exec_becomes_the_command_with_no_signal_blocked_or_ignored()
     {
         // ip netns exec NAME cmd replaces ip with cmd: the command is the process the script started, and it inherits
