@@ -300,7 +300,8 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     [RootFact]
     public void Exec_runs_a_script_without_an_interpreter_line_with_bin_sh()
     {
-        // ip execs with execvp, which hands a file the kernel cannot execute (ENOEXEC) to /bin/sh.
+        // ip execs with execvp, which hands a file the kernel cannot execute (ENOEXEC) to /bin/sh: alone, for -all and
+        // in a batch (where both tools start a child).
         var (ip, _) = _diff.AssertSame("""
             run nns add $T-a
             mkdir "$ERR.d" && cd "$ERR.d"
@@ -308,10 +309,14 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
             run nns exec $T-a ./script one two
             printf '\177ELF-not-really' > binary && chmod +x binary
             run nns exec $T-a ./binary
+            run nns -all exec ./script all
+            printf 'netns exec %s ./script batch\nnetns exec %s ./binary\n' $T-a $T-a > batch
+            run nns -batch batch
             cd / && rm -r "$ERR.d"
             run nns delete $T-a
             """);
-        ip.StdOut.Should().Contain("rc=0\nscript 2 one ./script\nlo\nrc=0\n").And.Contain("rc=127\nstderr: ./binary: 1:");
+        ip.StdOut.Should().Contain("rc=0\nscript 2 one ./script\nlo\nrc=0\n").And.Contain("rc=127\nstderr: ./binary: 1:")
+            .And.Contain("script 1 all ./script\nlo\n").And.Contain("script 1 batch ./script\nlo\n");
     }
 
     [RootFact]
