@@ -29,14 +29,6 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int FcntlImport(int fd, int command);
 
-    private const int X_OK = 1;
-
-    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int AccessImport(string path, int mode);
-
-    /// <summary>access(path, X_OK) == 0: what execvp's search accepts.</summary>
-    public static bool IsExecutable(string path) => AccessImport(path, X_OK) == 0;
-
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillImport(int pid, int signal);
 

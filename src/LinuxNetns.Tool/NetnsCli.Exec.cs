@@ -40,6 +40,8 @@ internal sealed partial class NetnsCli
                 EtcDirectory = _options.EtcDirectory,
             },
             EtcBindFailed = ReportBindFailure,
+            // ip's execvp runs a file the kernel cannot execute (a script without #!) with /bin/sh.
+            ShellForUnknownFormats = true,
         };
 
         // ip opens RUNDIR/NAME whatever NAME is; only -n NAME gets here with a name the library refuses.
@@ -76,7 +78,7 @@ internal sealed partial class NetnsCli
             try
             {
                 if (replace) ExecInNamespace.ReplaceProcess(ns, startInfo, options); // returns only by throwing
-                child = StartWithShellFallback(ns, startInfo, options);
+                child = ExecInNamespace.Start(ns, startInfo, options);
             }
             catch (NetworkNamespaceException e) when (e.Operation is NamespaceOperation.ResolveProgram or NamespaceOperation.ChangeDirectory or NamespaceOperation.Spawn)
             {
@@ -106,37 +108,6 @@ internal sealed partial class NetnsCli
             if (single && _batchLine is not null && child.KilledBySignal) throw new ExitException(Failure);
             return code;
         }
-    }
-
-    /// <summary>
-    /// The child of a batch line or of <c>-all exec</c>. ip forks and calls execvp there, which hands a file the kernel
-    /// cannot execute (ENOEXEC: a script without a <c>#!</c> line) to <c>/bin/sh FILE ARGS…</c>; the library starts
-    /// children as Process.Start does, so that second try is made here (the replacing exec makes it in the library).
-    /// </summary>
-    private static NamespaceProcess StartWithShellFallback(NetworkNamespace ns, ProcessStartInfo startInfo, ExecOptions options)
-    {
-        try
-        {
-            return ExecInNamespace.Start(ns, startInfo, options);
-        }
-        catch (NetworkNamespaceException e) when (e.Operation == NamespaceOperation.Spawn && e.Errno == Errno.ENOEXEC)
-        {
-            var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            shell.ArgumentList.Add(startInfo.FileName.Contains('/') ? startInfo.FileName : FoundInPath(startInfo.FileName) ?? startInfo.FileName);
-            foreach (string argument in startInfo.ArgumentList) shell.ArgumentList.Add(argument);
-            return ExecInNamespace.Start(ns, shell, options);
-        }
-    }
-
-    /// <summary>The path execvp finds a name at: the first PATH entry holding an executable file of that name.</summary>
-    private static string? FoundInPath(string file)
-    {
-        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? "/bin:/usr/bin").Split(':'))
-        {
-            string candidate = Path.Combine(directory.Length == 0 ? "." : directory, file);
-            if (File.Exists(candidate) && Native.IsExecutable(candidate)) return candidate;
-        }
-        return null;
     }
 
     /// <summary>

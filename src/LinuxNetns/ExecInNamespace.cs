@@ -253,7 +253,16 @@ public static class ExecInNamespace
                     if (prepared.BindErrnos[i] != 0) ReportBindFailure(prepared.Etc.Entries[i].Source, prepared.Etc.Entries[i].Target, (Errno)prepared.BindErrnos[i], options, log);
                 }
                 log.ExecSequence(startInfo.FileName, where, prepared.Id);
-                process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams, watch: streams is null);
+                try
+                {
+                    process = ChildSpawner.Spawn(startInfo, program, arguments, workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams, watch: streams is null);
+                }
+                catch (NetworkNamespaceException e) when (options.ShellForUnknownFormats && e.Operation == NamespaceOperation.Spawn && e.Errno == Errno.ENOEXEC)
+                {
+                    // Nothing was started: the shell gets the file, as execvp does (ExecOptions.ShellForUnknownFormats).
+                    process = ChildSpawner.Spawn(startInfo, ChildSpawner.Shell, ChildSpawner.ShellArguments(startInfo.FileName, program, arguments),
+                        workingDirectory, fd.Fd, prepared.Mount.Fd, where, options.MountPropagation, streams, watch: streams is null, argv0: ChildSpawner.Shell);
+                }
             }
             finally
             {

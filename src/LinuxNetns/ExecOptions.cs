@@ -49,6 +49,13 @@ public sealed class ExecOptions
     /// the options the namespace was opened with, or <see cref="NetworkNamespaceOptions.Default"/> for a name.
     /// </summary>
     public NetworkNamespaceOptions? NamespaceOptions { get; init; }
+
+    /// <summary>
+    /// execvp's semantics for a file the kernel cannot execute (ENOEXEC: a script without a <c>#!</c> line): run it as
+    /// <c>/bin/sh FILE ARGS…</c> instead of failing as Process.Start does. For the netns tool, which does what
+    /// <c>ip netns exec</c> does; <see cref="ExecInNamespace.ReplaceProcess"/> always does it.
+    /// </summary>
+    internal bool ShellForUnknownFormats { get; init; }
 }
 
 /// <summary>The outcome of a process run to completion by <see cref="ExecInNamespace"/>.</summary>

@@ -39,9 +39,11 @@ internal static unsafe class ChildSpawner
     /// <paramref name="netFd"/>'s network namespace and the prepared mount namespace <paramref name="mountFd"/>. With
     /// <paramref name="streams"/>, those descriptors are dup2'd onto the child's 0, 1 and 2, in place of pipes or this
     /// process's own (<see cref="ExecInNamespace.StartWithStreams"/>). Without <paramref name="watch"/>, the child is not
-    /// yet handed to <see cref="ChildMonitor"/>: it stays unreaped (its pid valid) until the caller does that.</summary>
+    /// yet handed to <see cref="ChildMonitor"/>: it stays unreaped (its pid valid) until the caller does that.
+    /// <paramref name="argv0"/>: the child's argv[0], by default the file name as given.</summary>
     public static NamespaceProcess Spawn(ProcessStartInfo startInfo, string program, IReadOnlyList<string> arguments,
-        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation, int[]? streams = null, bool watch = true)
+        string workingDirectory, int netFd, int mountFd, string where, MountPropagation propagation, int[]? streams = null, bool watch = true,
+        string? argv0 = null)
     {
         using var memory = new NativeAllocations();
 
@@ -53,7 +55,8 @@ internal static unsafe class ChildSpawner
         int pid = 0;
         try
         {
-            ArgvAndEnvp(memory, startInfo, arguments, out byte** argv, out byte** envp);
+            byte** argv = Argv(memory, argv0 ?? startInfo.FileName, arguments);
+            byte** envp = Envp(memory, startInfo);
 
             AddRedirectPipes(pipes, startInfo, where);
 
@@ -140,18 +143,33 @@ internal static unsafe class ChildSpawner
         }
     }
 
-    /// <summary>argv (the file name as given, then <paramref name="arguments"/>) and envp (<paramref name="startInfo"/>'s
-    /// environment), null-terminated, in <paramref name="memory"/>.</summary>
-    internal static void ArgvAndEnvp(NativeAllocations memory, ProcessStartInfo startInfo, IReadOnlyList<string> arguments,
-        out byte** argv, out byte** envp)
+    /// <summary>argv (<paramref name="argv0"/>, then <paramref name="arguments"/>), null-terminated, in <paramref name="memory"/>.</summary>
+    internal static byte** Argv(NativeAllocations memory, string argv0, IReadOnlyList<string> arguments)
     {
-        argv = (byte**)memory.Alloc<nint>(arguments.Count + 2);
-        argv[0] = memory.Utf8(startInfo.FileName);
+        var argv = (byte**)memory.Alloc<nint>(arguments.Count + 2);
+        argv[0] = memory.Utf8(argv0);
         for (int i = 0; i < arguments.Count; i++) argv[i + 1] = memory.Utf8(arguments[i]);
-        var environment = startInfo.Environment.Where(e => e.Value is not null).ToList();
-        envp = (byte**)memory.Alloc<nint>(environment.Count + 1);
-        for (int i = 0; i < environment.Count; i++) envp[i] = memory.Utf8($"{environment[i].Key}={environment[i].Value}");
+        return argv;
     }
+
+    /// <summary>envp (<paramref name="startInfo"/>'s environment), null-terminated, in <paramref name="memory"/>.</summary>
+    internal static byte** Envp(NativeAllocations memory, ProcessStartInfo startInfo)
+    {
+        var environment = startInfo.Environment.Where(e => e.Value is not null).ToList();
+        var envp = (byte**)memory.Alloc<nint>(environment.Count + 1);
+        for (int i = 0; i < environment.Count; i++) envp[i] = memory.Utf8($"{environment[i].Key}={environment[i].Value}");
+        return envp;
+    }
+
+    /// <summary>The shell execvp hands a file the kernel cannot execute (ENOEXEC: no <c>#!</c> line, no known format).</summary>
+    internal const string Shell = "/bin/sh";
+
+    /// <summary>
+    /// The shell's arguments for such a file, as execvp gives them: the file as given when it has a slash, else the
+    /// path it was found at (<paramref name="program"/>), then the program's own arguments.
+    /// </summary>
+    internal static List<string> ShellArguments(string fileName, string program, IReadOnlyList<string> arguments) =>
+        [fileName.Contains('/') ? fileName : program, .. arguments];
 
     /// <summary>A pipe for each stream <paramref name="startInfo"/> redirects, added to <paramref name="pipes"/> (this
     /// side's end, the child's, the child's descriptor number), so that the caller's cleanup closes whatever was made.</summary>

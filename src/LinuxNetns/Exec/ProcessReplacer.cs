@@ -29,18 +29,13 @@ internal sealed unsafe class ProcessReplacer : IDisposable
         _startInfo = startInfo;
         _program = program;
         _workingDirectory = workingDirectory;
-        ChildSpawner.ArgvAndEnvp(_memory, startInfo, arguments, out _argv, out _envp);
+        _argv = ChildSpawner.Argv(_memory, startInfo.FileName, arguments);
+        _envp = ChildSpawner.Envp(_memory, startInfo);
         _path = _memory.Utf8(program);
         _directory = _memory.Utf8(workingDirectory);
-        // execvp's answer to a file the kernel cannot execute (ENOEXEC: no #! line, no known format), which ip relies
-        // on: /bin/sh runs it, as `/bin/sh FILE ARGS...`, FILE as given when it has a slash, else as found in PATH.
-        _shellArgv = (byte**)_memory.Alloc<nint>(arguments.Count + 3);
-        _shellArgv[0] = _memory.Utf8(Shell);
-        _shellArgv[1] = startInfo.FileName.Contains('/') ? _argv[0] : _path;
-        for (int i = 0; i < arguments.Count; i++) _shellArgv[i + 2] = _argv[i + 1];
+        // execvp's answer to a file the kernel cannot execute, which ip relies on: the shell runs it.
+        _shellArgv = ChildSpawner.Argv(_memory, ChildSpawner.Shell, ChildSpawner.ShellArguments(startInfo.FileName, program, arguments));
     }
-
-    private const string Shell = "/bin/sh";
 
     /// <summary>Returns only by throwing: the step that failed, with errno.</summary>
     public void Exec(string where)
