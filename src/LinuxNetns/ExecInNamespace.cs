@@ -223,7 +223,7 @@ public static class ExecInNamespace
         string workingDirectory = string.IsNullOrEmpty(startInfo.WorkingDirectory)
             ? Directory.GetCurrentDirectory()
             : Path.GetFullPath(startInfo.WorkingDirectory);
-        ChildSpawner.CheckKernel(where);
+        if (!replace) ChildSpawner.CheckKernel(where); // pidfds, to watch a child: a replaced process has none
         ILogger log = nsOptions.Logger;
         if (ns.Agent is { } agent)
         {
