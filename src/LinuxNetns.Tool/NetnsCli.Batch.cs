@@ -16,7 +16,7 @@ internal sealed partial class NetnsCli
     /// at the end. What is an exit() in ip (usage errors, invalid names, unknown commands, a split error, a command
     /// killed by a signal) ends the batch at once with its exit code, <c>-force</c> or not.
     /// </summary>
-    private async Task<int> BatchAsync(string file)
+    private int Batch(string file)
     {
         using SafeFileHandle? handle = OpenBatchFile(file, out int? failed);
         if (failed is not null) return failed.Value;
@@ -44,7 +44,7 @@ internal sealed partial class NetnsCli
             int code;
             try
             {
-                code = await RunBatchCommandAsync(words).ConfigureAwait(false);
+                code = RunBatchCommand(words);
             }
             finally
             {
@@ -84,7 +84,7 @@ internal sealed partial class NetnsCli
     /// commands), as does a word that is neither an ip object nor a netns command ("Object ... is unknown", as ip).
     /// Options (-j, -all, ...) are the batch's, given before -batch; inside a line they are unknown objects, as in ip.
     /// </summary>
-    private async Task<int> RunBatchCommandAsync(List<string> words)
+    private int RunBatchCommand(List<string> words)
     {
         string first = words[0];
         string? ipObject = IpBatch.ObjectOf(first);
@@ -115,17 +115,17 @@ internal sealed partial class NetnsCli
 
         try
         {
-            return await DispatchAsync(command).ConfigureAwait(false);
+            return Dispatch(command);
         }
         catch (Exception e) when (e is NetworkNamespaceException or IOException or UnauthorizedAccessException or ArgumentException)
         {
-            // As RunAsync reports it: the library's message says what and why; the line failed.
+            // As Run reports it: the library's message says what and why; the line failed.
             Error(e.Message);
             return Failure;
         }
     }
 
-    /// <summary>The commands <see cref="DispatchAsync"/> knows, matched the same way.</summary>
+    /// <summary>The commands <see cref="Dispatch"/> knows, matched the same way.</summary>
     private static bool IsNetnsCommand(string word)
     {
         foreach (string command in (ReadOnlySpan<string>)

@@ -181,6 +181,10 @@ internal sealed partial class NetnsCli
     }
 
     /// <summary><c>monitor</c>: prints <c>add NAME</c> / <c>delete NAME</c> until interrupted.</summary>
+    /// <remarks>The one command that waits on an async stream: the main thread blocks on it (no synchronization
+    /// context here), so that every other command runs without async machinery at start-up.</remarks>
+    private int Monitor() => MonitorAsync().GetAwaiter().GetResult();
+
     private async Task<int> MonitorAsync()
     {
         using var stop = new CancellationTokenSource();

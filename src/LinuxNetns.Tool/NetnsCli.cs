@@ -25,7 +25,7 @@ internal sealed partial class NetnsCli
 
     private string PathOf(string name) => $"{RunDirectory}/{name}";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static int Run(string[] args)
     {
         var cli = new NetnsCli();
         try
@@ -34,8 +34,8 @@ internal sealed partial class NetnsCli
             if (exit is not null) return exit.Value;
             // -n NAME: the rest of the command line runs in NAME (a child of ours, what ip's netns_switch() is).
             if (netnsOption is int at) return cli.RunInNamespace(args, at);
-            if (cli._batchFile is { } file) return await cli.BatchAsync(file).ConfigureAwait(false);
-            return await cli.DispatchAsync(args[first..]).ConfigureAwait(false);
+            if (cli._batchFile is { } file) return cli.Batch(file);
+            return cli.Dispatch(args[first..]);
         }
         catch (ExitException e)
         {
@@ -173,7 +173,7 @@ internal sealed partial class NetnsCli
         return IpSyntax.Matches(name, "-color");
     }
 
-    private async Task<int> DispatchAsync(string[] args)
+    private int Dispatch(string[] args)
     {
         if (args.Length == 0) return List();
 
@@ -196,7 +196,7 @@ internal sealed partial class NetnsCli
         if (IpSyntax.Matches(command, "identify")) return Identify(rest);
         if (IpSyntax.Matches(command, "pids")) return Pids(rest);
         if (IpSyntax.Matches(command, "exec")) return Exec(rest);
-        if (IpSyntax.Matches(command, "monitor")) return await MonitorAsync().ConfigureAwait(false);
+        if (IpSyntax.Matches(command, "monitor")) return Monitor();
         if (IpSyntax.Matches(command, "attach")) return Attach(rest);
         // Beyond ip netns (docs/netns-tool.md): matched last, so that no prefix of ip's commands changes meaning.
         // (A command added here goes into IsNetnsCommand too, so that a batch line may hold it alone.)

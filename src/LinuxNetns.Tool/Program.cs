@@ -1,4 +1,5 @@
 using Netns;
 
 // netns: `ip netns` on top of the LinuxNetns library. Same commands, stdout and exit codes as iproute2.
-return await NetnsCli.RunAsync(args).ConfigureAwait(false);
+// Synchronous: a short command pays for no async state machines or task caches at start-up (only monitor awaits).
+return NetnsCli.Run(args);
