@@ -92,7 +92,7 @@ internal sealed partial class NetnsCli
             }
             else if (IpSyntax.Matches(opt, "-Version"))
             {
-                Stdio.Out($"netns utility, LinuxNetns-{typeof(NetworkNamespace).Assembly.GetName().Version?.ToString(3)}\n");
+                Stdio.Out($"netns utility, LinuxNetns-{LibraryVersion.Value}\n");
                 exit = 0;
                 return i;
             }

@@ -220,8 +220,7 @@ public sealed class CompletionScript : IDisposable
     public string Path { get; }
 
     /// <summary><c>netns ARGS</c> with the tool built beside the tests.</summary>
-    public static ShellResult Netns(params string[] args) =>
-        Shell.Run(Probe.DotNet, [Differential.Differential.NetnsDll, .. args]);
+    public static ShellResult Netns(params string[] args) => Differential.Differential.Netns(args);
 
     /// <summary>
     /// What the script offers for <paramref name="words"/>, the last being the word under the cursor (at its end), in a

@@ -60,6 +60,10 @@ public sealed class Differential : IDisposable
     /// </summary>
     public static string? InstalledTool => Environment.GetEnvironmentVariable("LNT_NETNS_COMMAND") is { Length: > 0 } path ? path : null;
 
+    /// <summary>Runs the netns tool under test (<see cref="InstalledTool"/>, else the one built beside the tests) once.</summary>
+    public static ShellResult Netns(params string[] args) =>
+        InstalledTool is { } tool ? Shell.Run(tool, args) : Shell.Run(Probe.DotNet, [NetnsDll, .. args]);
+
     /// <summary>Starts every name the scripts make (before the run tag).</summary>
     public string Prefix { get; }
 

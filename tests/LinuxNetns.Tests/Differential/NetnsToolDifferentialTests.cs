@@ -31,6 +31,21 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
         ip.StdOut.Should().Contain("[]\nrc=0\n[ ]\nrc=0\n");
     }
 
+    [Fact]
+    public void Version_names_the_library_as_ip_names_iproute2()
+    {
+        // The tool prints a constant made at build time (no reflection at start-up): it must be the assembly's version.
+        string version = typeof(NetworkNamespace).Assembly.GetName().Version!.ToString(3);
+        foreach (string option in new[] { "-V", "-Version", "--V", "-Vers" })
+        {
+            ShellResult netns = Differential.Netns(option, "list");
+            netns.ExitCode.Should().Be(0, option);
+            netns.StdErr.Should().BeEmpty();
+            netns.StdOut.Should().Be($"netns utility, LinuxNetns-{version}\n", "-V prints the version and ends the command line, as in ip");
+        }
+        Shell.Run("ip", "-V").StdOut.Should().MatchRegex(@"^ip utility, iproute2-\S+", "the shape netns follows");
+    }
+
     [RootFact]
     public void Add_list_and_delete()
     {
