@@ -39,7 +39,8 @@ internal sealed partial class NetnsCli
         string name = args[0];
         try
         {
-            NetworkNamespace.Create(name, _options).Dispose();
+            // A single command ends the process: the namespace is made on this thread, as ip makes it (no home thread).
+            (_batchFile is null ? NetworkNamespace.CreateBeforeExit(name, _options) : NetworkNamespace.Create(name, _options)).Dispose();
             return 0;
         }
         catch (NetworkNamespaceException e)

@@ -128,12 +128,21 @@ public sealed partial class NetworkNamespace : IDisposable
     /// <inheritdoc cref="Create(string)"/>
     /// <param name="name">The name: 1 to 255 bytes, no '/', not "." or "..".</param>
     /// <param name="options">Run directory and logging.</param>
-    public static NetworkNamespace Create(string name, NetworkNamespaceOptions options)
+    public static NetworkNamespace Create(string name, NetworkNamespaceOptions options) => Create(name, options, onCallingThread: false);
+
+    /// <summary>
+    /// <see cref="Create(string, NetworkNamespaceOptions)"/> made on the calling thread, as ip does, for a process that
+    /// ends right after it on its main thread (the netns tool's <c>add</c>): no home thread is started for it. A failed
+    /// switch back leaves the thread in the new namespace (<see cref="NamespaceRestoreException"/>): end the process then.
+    /// </summary>
+    internal static NetworkNamespace CreateBeforeExit(string name, NetworkNamespaceOptions options) => Create(name, options, onCallingThread: true);
+
+    private static NetworkNamespace Create(string name, NetworkNamespaceOptions options, bool onCallingThread)
     {
         NamespaceName.Validate(name);
         ArgumentNullException.ThrowIfNull(options);
         string path = options.PathOf(name);
-        SafeFdHandle fd = NamespaceMounts.CreatePinned(name, path, options);
+        SafeFdHandle fd = NamespaceMounts.CreatePinned(name, path, options, onCallingThread);
         NetworkNamespace ns = Wrap(fd, name, path, options, undo: () => NamespaceMounts.Discard("add", path, options.Logger));
         options.Logger.Created(name, path, ns.Id);
         return ns;

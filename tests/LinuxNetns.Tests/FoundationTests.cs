@@ -209,6 +209,35 @@ public sealed class FoundationTests : NamespaceTest
     }
 
     [RootFact]
+    public void Create_before_exit_unshares_on_the_calling_thread_and_switches_it_back()
+    {
+        // The netns tool's add: made on the caller's thread, as ip makes it; from a thread that is not at home (here
+        // inside a scope) on the home thread after all, so that the caller stays where it was.
+        string here = NewName("here"), scoped = NewName("scoped"), outer = NewName("outer");
+        var log = new ListLoggerFactory();
+        var options = new NetworkNamespaceOptions { LoggerFactory = log };
+        NamespaceId home = NativeForTests.CurrentThreadNamespace();
+        using (NetworkNamespace made = NetworkNamespace.CreateBeforeExit(here, options))
+        {
+            NativeForTests.CurrentThreadNamespace().Should().Be(home, "the calling thread switched back");
+            made.Id.Should().NotBe(home);
+            Shell.Ip("netns", "exec", here, "ip", "-o", "link").EnsureSuccess().StdOut.Trim().Split('\n').Should().ContainSingle()
+                .Which.Should().Contain("lo:", "ip netns sees a namespace of its own under the name");
+        }
+        log.Entries.Select(e => e.Message).Should().Contain(m => m.Contains("on the calling thread") && m.EndsWith(here));
+
+        using (NetworkNamespace scope = NetworkNamespace.Create(outer))
+        using (scope.Enter())
+        using (NetworkNamespace made = NetworkNamespace.CreateBeforeExit(scoped, options))
+        {
+            NativeForTests.CurrentThreadNamespace().Should().Be(scope.Id, "a caller inside a scope is left inside it");
+            made.Id.Should().NotBe(scope.Id).And.NotBe(home);
+        }
+        log.Entries.Select(e => e.Message).Should().Contain(m => m.Contains("on the home thread") && m.EndsWith(scoped));
+        foreach (string name in new[] { here, scoped, outer }) NetworkNamespace.Delete(name);
+    }
+
+    [RootFact]
     public void Creating_an_existing_name_is_already_exists()
     {
         string name = NewName("dup");

@@ -12,21 +12,31 @@ namespace LinuxNetns.Mounts;
 /// </summary>
 internal static unsafe class NamespaceMounts
 {
-    /// <summary><c>ip netns add</c>: a new namespace pinned at <paramref name="path"/>; returns an open handle to it.</summary>
-    public static SafeFdHandle CreatePinned(string name, string path, NetworkNamespaceOptions options)
+    /// <summary>
+    /// <c>ip netns add</c>: a new namespace pinned at <paramref name="path"/>; returns an open handle to it. With
+    /// <paramref name="onCallingThread"/> it is unshared on the calling thread, as ip does, instead of on the home thread:
+    /// only for a caller on the process's main thread whose process ends after this call (the netns tool's own
+    /// <c>add</c>), which then pays for no home thread. Should the switch back fail, nothing can retire that thread:
+    /// <see cref="NamespaceRestoreException"/> says so, and the caller must not go on to use the thread.
+    /// </summary>
+    public static SafeFdHandle CreatePinned(string name, string path, NetworkNamespaceOptions options, bool onCallingThread = false)
     {
         ILogger log = options.Logger;
         RunDirectory.Prepare(options.RunDirectory, log);
         using SafeFdHandle placeholder = CreatePlaceholder(name, path, log);
         // The bind goes onto our placeholder through its descriptor, not the path: a delete and another create of the
         // same name in between would otherwise get our mount stacked on theirs (see DiscardPlaceholder).
-        var item = new CreateItem(PlaceholderTarget(placeholder), path);
+        var item = new CreateItem(PlaceholderTarget(placeholder), path, onCallingThread ? "the calling thread" : null);
         try
         {
-            HomeThread.Execute(item);
+            // A caller elsewhere (in a scope, in another mount namespace) gets the home thread after all: a namespace made
+            // from there would be bound into the wrong mount namespace, or the switch back would strand it.
+            bool here = onCallingThread && ThreadNamespaces.CallerIsAtHome();
+            if (here) item.Execute();
+            else HomeThread.Execute(item);
             item.ThrowIfFailed();
             var fd = new SafeFdHandle(item.NewNamespaceFd);
-            log.Step("unshare(CLONE_NEWNET) + mount --bind /proc/thread-self/ns/net", path);
+            log.Step($"unshare(CLONE_NEWNET) + mount --bind /proc/thread-self/ns/net on the {(here ? "calling" : "home")} thread", path);
             return fd;
         }
         catch (Exception e)
@@ -171,11 +181,12 @@ internal static unsafe class NamespaceMounts
     }
 
     /// <summary>
-    /// Runs on the home thread: unshare a new network namespace, bind it onto the placeholder (unless
-    /// <paramref name="path"/> is null: an anonymous namespace), keep an fd to it, and switch the thread back home.
-    /// Only raw syscalls run while switched; errors become exceptions after.
+    /// Runs on the home thread (or, with <paramref name="callingThread"/>, on the caller's: see CreatePinned): unshare a
+    /// new network namespace, bind it onto the placeholder (unless <paramref name="path"/> is null: an anonymous
+    /// namespace), keep an fd to it, and switch the thread back home. Only raw syscalls run while switched; errors become
+    /// exceptions after.
     /// </summary>
-    private sealed class CreateItem(string? path, string description) : WorkItem
+    private sealed class CreateItem(string? path, string description, string? callingThread = null) : WorkItem
     {
         public int NewNamespaceFd = -1;
 
@@ -198,8 +209,9 @@ internal static unsafe class NamespaceMounts
                 PoisonsThread = true;
                 if (NewNamespaceFd >= 0) Libc.CloseRaw(NewNamespaceFd);
                 NewNamespaceFd = -1;
-                throw new NamespaceRestoreException(NamespaceOperation.RestoreNamespace, description, (Errno)errno,
-                    $"The library's home thread could not switch back to the home namespace: {NamespaceErrors.Describe(errno)}. The thread has been retired; retry the operation.");
+                throw new NamespaceRestoreException(NamespaceOperation.RestoreNamespace, description, (Errno)errno, callingThread is null
+                    ? $"The library's home thread could not switch back to the home namespace: {NamespaceErrors.Describe(errno)}. The thread has been retired; retry the operation."
+                    : $"{callingThread} could not switch back to the home namespace after creating the namespace: {NamespaceErrors.Describe(errno)}. The thread is left in the new namespace: end the process.");
             }
             if (step is NamespaceOperation failed)
             {
