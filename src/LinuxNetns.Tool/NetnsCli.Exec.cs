@@ -18,7 +18,6 @@ internal sealed partial class NetnsCli
         if ((args.Length < 2 && !_all) || (args.Length < 1 && _all)) return Fail("No command specified");
         if (!_all) return ExecIn(args[0], args[1..], single: true);
 
-        if (!Directory.Exists(RunDirectory)) return 0;
         foreach (string name in NetworkNamespace.List(_options))
         {
             Stdio.Out($"\nnetns: {name}\n");

@@ -10,22 +10,22 @@ internal sealed partial class NetnsCli
     private int List()
     {
         // iproute2 prints nothing at all (not even "[]") when the directory cannot be opened.
-        if (!Directory.Exists(RunDirectory)) return 0;
-        IReadOnlyList<string> names = NetworkNamespace.List(_options);
-        Dictionary<string, int> ids = NsidsOf(names);
+        if (NetworkNamespace.TryList(_options) is not { } names) return 0;
+        int?[] ids = NsidsOf(names);
 
         var json = _json ? new IpJson(_pretty) : null;
-        foreach (string name in names)
+        for (int i = 0; i < names.Count; i++)
         {
-            bool hasId = ids.TryGetValue(name, out int id);
+            string name = names[i];
             if (json is not null)
             {
                 json.Object().Field("name", name);
-                if (hasId) json.Field("id", id);
+                if (ids[i] is int id) json.Field("id", id);
             }
             else
             {
-                Out(hasId ? $"{name} (id: {id})" : name);
+                // Concatenated: see NetworkNamespace.Open (an interpolation's first use costs a short process).
+                Out(ids[i] is int id ? string.Concat(name, " (id: ", id.ToString(System.Globalization.CultureInfo.InvariantCulture), ")") : name);
             }
         }
         if (json is not null) Stdio.Out(json.ToString());
@@ -106,7 +106,6 @@ internal sealed partial class NetnsCli
     {
         if (_all)
         {
-            if (!Directory.Exists(RunDirectory)) return 0;
             foreach (string name in NetworkNamespace.List(_options))
             {
                 if (DeleteOne(name) != 0) break;
@@ -147,7 +146,7 @@ internal sealed partial class NetnsCli
         try
         {
             using NetworkNamespace ns = NetworkNamespace.OpenPath($"/proc/{pid}/ns/net", _options);
-            names = Directory.Exists(RunDirectory) ? ns.GetNames() : [];
+            names = ns.GetNames();
         }
         catch (NetworkNamespaceException e)
         {

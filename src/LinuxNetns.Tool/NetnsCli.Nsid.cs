@@ -12,16 +12,13 @@ internal sealed partial class NetnsCli
     /// <summary>The namespace the tool runs in: the one whose nsids list, set and list-id show and change.</summary>
     private static NetworkNamespace OpenSelf() => NetworkNamespace.OpenPath("/proc/self/ns/net");
 
-    /// <summary>The nsid, in this process's namespace, of each name that has one.</summary>
-    private Dictionary<string, int> NsidsOf(IReadOnlyList<string> names)
+    /// <summary>The nsid, in this process's namespace, of each of <paramref name="names"/> (null where it has none).</summary>
+    private int?[] NsidsOf(IReadOnlyList<string> names)
     {
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new int?[names.Count];
         if (names.Count == 0) return ids;
         using NetworkNamespace self = OpenSelf();
-        foreach (string name in names)
-        {
-            if (TryGetNsid(self, name) is int id) ids[name] = id;
-        }
+        for (int i = 0; i < names.Count; i++) ids[i] = TryGetNsid(self, names[i]);
         return ids;
     }
 
@@ -119,7 +116,7 @@ internal sealed partial class NetnsCli
 
         // iproute2 names each nsid from a map of the run directory's names (first name per nsid), and uses up a
         // name once printed; an nsid not in the map is looked up again by a scan of the directory.
-        IReadOnlyList<string> names = Directory.Exists(RunDirectory) ? NetworkNamespace.List(_options) : [];
+        IReadOnlyList<string> names = NetworkNamespace.List(_options);
         var byNsid = new Dictionary<int, string>();
         var idOfName = new List<(string Name, int Id)>();
         foreach (string name in names)

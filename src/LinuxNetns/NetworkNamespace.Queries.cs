@@ -40,11 +40,13 @@ public sealed partial class NetworkNamespace
     {
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         var pids = new List<int>();
-        foreach (string entry in Directory.EnumerateDirectories("/proc"))
+        List<string> entries = Libc.ReadDirectoryNames("/proc", out int errno)
+            ?? throw new IOException($"Cannot list the processes in /proc: {NamespaceErrors.Describe(errno)}. Is /proc mounted?");
+        foreach (string entry in entries)
         {
-            if (!int.TryParse(System.IO.Path.GetFileName(entry), System.Globalization.NumberStyles.None, null, out int pid)) continue;
+            if (!int.TryParse(entry, System.Globalization.NumberStyles.None, null, out int pid)) continue;
             // A process that ended meanwhile, or that we may not inspect, is skipped, as iproute2 does.
-            if (NamespaceFile.TryIdOfPath(entry + "/ns/net") == Id) pids.Add(pid);
+            if (NamespaceFile.TryIdOfPath($"/proc/{entry}/ns/net") == Id) pids.Add(pid);
         }
         return pids;
     }

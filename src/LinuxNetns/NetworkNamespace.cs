@@ -159,8 +159,10 @@ public sealed partial class NetworkNamespace : IDisposable
         NamespaceName.Validate(name);
         ArgumentNullException.ThrowIfNull(options);
         string path = options.PathOf(name);
+        // Concatenated, not interpolated: an interpolated string rents from the shared array pool, whose first use
+        // (per-thread buckets, a trimming callback, a random seed read from /dev/urandom) a short process pays for.
         SafeFdHandle fd = NamespaceFile.OpenNetwork(path, "open network namespace",
-            $"No namespace named \"{name}\" exists: create it with NetworkNamespace.Create or `ip netns add {name}`.");
+            string.Concat("No namespace named \"", name, "\" exists: create it with NetworkNamespace.Create or `ip netns add ", name, "`."));
         return Wrap(fd, name, path, options);
     }
 
@@ -181,28 +183,28 @@ public sealed partial class NetworkNamespace : IDisposable
     }
 
     /// <summary>The names in the run directory, in directory order (<c>ip netns list</c>); empty when it does not exist.</summary>
+    /// <exception cref="NetworkNamespaceException">The run directory exists but cannot be read (e.g. EACCES).</exception>
     public static IReadOnlyList<string> List() => List(NetworkNamespaceOptions.Default);
 
     /// <inheritdoc cref="List()"/>
     public static IReadOnlyList<string> List(NetworkNamespaceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var names = new List<string>();
-        try
-        {
-            // readdir order, unsorted, as iproute2 prints it; every entry, dot-names included. The names only:
-            // no full path is built per entry.
-            var entries = new System.IO.Enumeration.FileSystemEnumerable<string>(options.RunDirectory,
-                static (ref System.IO.Enumeration.FileSystemEntry entry) => entry.FileName.ToString(), AllEntries);
-            names.AddRange(entries);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-        return names;
+        return TryList(options) ?? [];
     }
 
-    private static readonly EnumerationOptions AllEntries = new() { AttributesToSkip = 0, IgnoreInaccessible = false };
+    /// <summary>
+    /// <see cref="List(NetworkNamespaceOptions)"/>, or null when there is no run directory (the netns tool prints
+    /// nothing then, not even an empty JSON array, as iproute2).
+    /// </summary>
+    internal static List<string>? TryList(NetworkNamespaceOptions options)
+    {
+        // readdir order, unsorted, as iproute2 prints it; every entry, dot-names included.
+        List<string>? names = Libc.ReadDirectoryNames(options.RunDirectory, out int errno);
+        // No directory (or something else by that name): nothing to list, as for iproute2, whose opendir fails.
+        if (names is not null || errno is Libc.ENOENT or Libc.ENOTDIR) return names;
+        throw NamespaceErrors.Failed(NamespaceOperation.OpenRunDirectory, "list the run directory", options.RunDirectory, (Errno)errno);
+    }
 
     /// <summary>True when the run directory has an entry of that name.</summary>
     public static bool Exists(string name) => Exists(name, NetworkNamespaceOptions.Default);

@@ -296,6 +296,12 @@ internal static unsafe partial class Libc
 
     public static int Ioctl(SafeFdHandle fd, nuint request) => IoctlImport(fd, request);
 
+    // sockios.h: the network namespace of a socket, as a new descriptor (the kernel sets O_CLOEXEC on it). Linux 4.9.
+    private const nuint SIOCGSKNS = 0x894C;
+
+    /// <summary>ioctl(SIOCGSKNS): an nsfs descriptor of the namespace socket <paramref name="socket"/> lives in; invalid with errno on failure.</summary>
+    public static SafeFdHandle OpenSocketNamespace(SafeFdHandle socket) => new(IoctlImport(socket, SIOCGSKNS));
+
     /// <summary>errno of the last P/Invoke on this thread.</summary>
     public static int LastErrno => Marshal.GetLastPInvokeError();
 

@@ -144,9 +144,10 @@ internal static unsafe class NamespaceMounts
     /// <summary>
     /// The placeholder's magic link: mount(2) follows it to the file this call created, not whatever the path now names.
     /// <c>/proc/self</c>, not <c>/proc/PID</c>: in a pid namespace whose <c>/proc</c> is the parent's, our own pid names
-    /// another process there.
+    /// another process there. Concatenated, not interpolated: see NetworkNamespace.Open.
     /// </summary>
-    private static string PlaceholderTarget(SafeFdHandle placeholder) => $"/proc/self/fd/{placeholder.Fd}";
+    private static string PlaceholderTarget(SafeFdHandle placeholder) =>
+        string.Concat("/proc/self/fd/", placeholder.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Undo of a failed add/attach before anything was mounted: unlink the path only while it is still our

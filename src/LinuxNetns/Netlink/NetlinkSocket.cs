@@ -33,7 +33,8 @@ internal sealed class NetlinkSocket : IDisposable
     private NetlinkSocket(SafeFdHandle fd, uint portId, string target, ILogger log, int receiveBufferSize, TimeSpan receiveTimeout)
     {
         _receiveTimeout = receiveTimeout;
-        _receiveBuffer = new byte[receiveBufferSize];
+        // Uninitialized: only what the kernel writes is ever read, and zeroing 32 KiB costs a short process its pages.
+        _receiveBuffer = GC.AllocateUninitializedArray<byte>(receiveBufferSize);
         _fd = fd;
         PortId = portId;
         Target = target;
@@ -54,8 +55,21 @@ internal sealed class NetlinkSocket : IDisposable
         string target = ns.ToString();
         ILogger log = ns.Options.Logger;
         if (ns.Agent is { } agent) return Configure(agent.OpenRouteNetlink(), target, log); // made inside by another process
-        NamespaceId? current = NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net");
-        return current == ns.Id ? OpenHere(target, log) : ns.Run(() => OpenHere(target, log));
+        // Made on the calling thread first: a socket lives in the namespace of the thread that creates it, and the
+        // socket itself says which that is (SIOCGSKNS), cheaper than a walk through /proc/thread-self.
+        SafeFdHandle here = CreateHere(target);
+        if (IsIn(here, ns.Id)) return Configure(here, target, log);
+        here.Dispose();
+        return ns.Run(() => OpenHere(target, log));
+    }
+
+    /// <summary>Whether the socket <paramref name="fd"/> was made in namespace <paramref name="id"/>.</summary>
+    private static bool IsIn(SafeFdHandle fd, NamespaceId id)
+    {
+        // SIOCGSKNS needs CAP_NET_ADMIN over the namespace; without it, the calling thread's link says the same.
+        using SafeFdHandle socketNamespace = Libc.OpenSocketNamespace(fd);
+        if (socketNamespace.IsInvalid) return NamespaceFile.TryIdOfPath("/proc/thread-self/ns/net") == id;
+        return Libc.FStat(socketNamespace, out Libc.StatX st) == 0 && new NamespaceId(st.Dev, st.Ino) == id;
     }
 
     /// <summary>Datagrams received so far (diagnostics and tests: a multi-part dump takes several).</summary>
@@ -244,7 +258,7 @@ internal sealed class NetlinkSocket : IDisposable
                 if (errno == Libc.EINTR) continue;
                 throw errno == Libc.EAGAIN ? TimedOut(operation) : Fail(operation, errno, null, null);
             }
-            if (size > _receiveBuffer.Length) _receiveBuffer = new byte[Math.Max(size, _receiveBuffer.Length * 2)];
+            if (size > _receiveBuffer.Length) _receiveBuffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(size, _receiveBuffer.Length * 2L));
             long n = Libc.Receive(_fd, _receiveBuffer, 0);
             if (n < 0)
             {
