@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -33,10 +34,20 @@ internal unsafe struct SwitchedCalls
     /// <summary>errno of the calling thread; no transition, so nothing runs between the call and the read.</summary>
     public delegate* unmanaged[SuppressGCTransition]<int*> ErrnoLocation;
 
-    private static readonly SwitchedCalls Resolved = Resolve();
-
     /// <summary>The real functions.</summary>
-    public static SwitchedCalls Real => Resolved;
+    public static SwitchedCalls Real => Resolution.Functions;
+
+    /// <summary>
+    /// How a statically linked executable supplies these functions by name (the netns tool sets it first thing in
+    /// <c>Main</c>). Asked only for a name that the process's own lookup does not find, which in a dynamically linked
+    /// process never happens: there they are libc's exports.
+    /// </summary>
+    /// <remarks>
+    /// A static executable has its own C library linked in and no dynamic symbols: looking the names up in the process
+    /// finds nothing, and loading libc.so.6 would put a second C library, with its own errno and heap, into the process
+    /// (docs/netns-tool.md, "Statically linked"). Read once, at the first use of <see cref="Real"/>.
+    /// </remarks>
+    public static Func<string, nint>? LinkedFunctions { get; set; }
 
     /// <summary>
     /// Every call replaced by <c>sched_yield</c> (which takes nothing and returns 0): a dry run executes every call
@@ -60,32 +71,55 @@ internal unsafe struct SwitchedCalls
                 PosixSpawn = (delegate* unmanaged<int*, byte*, void*, void*, byte**, byte**, int>)yield,
                 Readlinkat = (delegate* unmanaged<int, byte*, byte*, nuint, nint>)yield,
                 Statx = (delegate* unmanaged<int, byte*, int, uint, Libc.StatX*, int>)yield,
-                ErrnoLocation = Resolved.ErrnoLocation,
+                ErrnoLocation = Real.ErrnoLocation,
             };
         }
     }
 
-    private static SwitchedCalls Resolve() => new()
+    /// <summary>Every function the table holds, by its libc name.</summary>
+    public static readonly string[] FunctionNames =
+    [
+        "setns", "unshare", "mount", "umount2", "open", "close", "chdir", "posix_spawn", "readlinkat", "statx",
+        "__errno_location", "sched_yield",
+    ];
+
+    // A class of its own, so that setting LinkedFunctions does not run the resolution before it is set.
+    private static class Resolution
     {
-        Setns = (delegate* unmanaged<int, int, int>)Export("setns"),
-        Unshare = (delegate* unmanaged<int, int>)Export("unshare"),
-        Mount = (delegate* unmanaged<byte*, byte*, byte*, nuint, void*, int>)Export("mount"),
-        Umount2 = (delegate* unmanaged<byte*, int, int>)Export("umount2"),
-        Open = (delegate* unmanaged<byte*, int, int, int>)Export("open"),
-        Close = (delegate* unmanaged<int, int>)Export("close"),
-        Chdir = (delegate* unmanaged<byte*, int>)Export("chdir"),
-        PosixSpawn = (delegate* unmanaged<int*, byte*, void*, void*, byte**, byte**, int>)Export("posix_spawn"),
-        Readlinkat = (delegate* unmanaged<int, byte*, byte*, nuint, nint>)Export("readlinkat"),
-        Statx = (delegate* unmanaged<int, byte*, int, uint, Libc.StatX*, int>)Export("statx"),
-        ErrnoLocation = (delegate* unmanaged[SuppressGCTransition]<int*>)Export("__errno_location"),
-    };
+        public static readonly SwitchedCalls Functions = new()
+        {
+            Setns = (delegate* unmanaged<int, int, int>)Export("setns"),
+            Unshare = (delegate* unmanaged<int, int>)Export("unshare"),
+            Mount = (delegate* unmanaged<byte*, byte*, byte*, nuint, void*, int>)Export("mount"),
+            Umount2 = (delegate* unmanaged<byte*, int, int>)Export("umount2"),
+            Open = (delegate* unmanaged<byte*, int, int, int>)Export("open"),
+            Close = (delegate* unmanaged<int, int>)Export("close"),
+            Chdir = (delegate* unmanaged<byte*, int>)Export("chdir"),
+            PosixSpawn = (delegate* unmanaged<int*, byte*, void*, void*, byte**, byte**, int>)Export("posix_spawn"),
+            Readlinkat = (delegate* unmanaged<int, byte*, byte*, nuint, nint>)Export("readlinkat"),
+            Statx = (delegate* unmanaged<int, byte*, int, uint, Libc.StatX*, int>)Export("statx"),
+            ErrnoLocation = (delegate* unmanaged[SuppressGCTransition]<int*>)Export("__errno_location"),
+        };
+    }
 
-    private static nint s_libc;
-
+    // The process's own view of libc (the symbols its P/Invokes bind to): nothing is loaded for it. Only a statically
+    // linked executable finds nothing there.
     private static nint Export(string name)
     {
-        if (s_libc == 0) s_libc = NativeLibrary.Load("libc.so.6");
-        return NativeLibrary.GetExport(s_libc, name);
+        Debug.Assert(Array.IndexOf(FunctionNames, name) >= 0, name + " is missing from FunctionNames");
+        if (NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), name, out nint export)) return export;
+        if (LinkedFunctions is { } linked)
+        {
+            nint address = linked(name);
+            if (address != 0) return address;
+            throw new PlatformNotSupportedException(
+                "LinuxNetns: the executable's linked-in libc functions have no '" + name + "' (SwitchedCalls.LinkedFunctions): " +
+                "add it to the table the executable is linked with (the netns tool's LinkedLibc.c).");
+        }
+        throw new PlatformNotSupportedException(
+            "LinuxNetns: libc's '" + name + "' cannot be found in this process (dlsym on the main program finds nothing: " +
+            "a statically linked executable?). Run it as a dynamically linked program: the library does not load " +
+            "libc.so.6 beside a C library that is linked in.");
     }
 }
 
