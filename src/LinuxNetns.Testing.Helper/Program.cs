@@ -23,7 +23,7 @@ if (args.Length != 1)
 Libc.Mount("proc", "/proc", "proc", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
 
 using var channel = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-channel.Connect(new UnixDomainSocketEndPoint(args[0]));
+AtSocketPath(args[0], channel.Connect);
 var helper = new Helper(channel);
 helper.Serve();
 return 0;

@@ -263,6 +263,24 @@ public sealed class RootlessNetworkTests : NamespaceTest
     }
 
     [Fact]
+    public void A_temporary_directory_too_long_for_a_socket_address_still_works()
+    {
+        // The helper's socket is made in TMPDIR, and a Unix socket address holds at most 108 bytes.
+        DirectoryInfo longTemp = Directory.CreateTempSubdirectory("lnt-long-tmpdir-" + new string('x', 120));
+        try
+        {
+            Path.Combine(longTemp.FullName, "linuxnetns-userns-XXXXXX", "helper.sock").Length.Should().BeGreaterThan(108);
+            ShellResult r = Probe.Run(["env", "TMPDIR=" + longTemp.FullName], "rootless-build");
+            r.StdOut.Should().Be("ok 10.199.0.1\n", r.StdErr);
+            longTemp.EnumerateFileSystemInfos().Should().BeEmpty("the helper's directory is removed once it is connected");
+        }
+        finally
+        {
+            longTemp.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Where_user_namespaces_are_disabled_the_error_names_the_setting()
     {
         // user.max_user_namespaces is per user namespace: 0 in a namespace of the test's own stops the probe there

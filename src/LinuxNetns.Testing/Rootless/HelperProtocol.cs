@@ -1,4 +1,6 @@
+using System.Net.Sockets;
 using System.Text;
+using LinuxNetns.Interop;
 
 namespace LinuxNetns.Testing.Rootless;
 
@@ -94,6 +96,23 @@ internal static class HelperProtocol
     }
 
     private const string NetlinkExceptionName = "NetlinkException";
+
+    /// <summary>
+    /// Runs <paramref name="bindOrConnect"/> with an address for the Unix socket at <paramref name="socketPath"/> that fits
+    /// in sun_path (108 bytes) however long the temporary directory's path is: <c>/proc/self/fd/N/NAME</c>, N a descriptor
+    /// of the socket's directory, held for the call. Both sides take this way, so a long TMPDIR works for both.
+    /// </summary>
+    public static void AtSocketPath(string socketPath, Action<UnixDomainSocketEndPoint> bindOrConnect)
+    {
+        string directory = Path.GetDirectoryName(socketPath)!;
+        using SafeFdHandle handle = Libc.Open(directory, Libc.O_PATH | Libc.O_DIRECTORY);
+        if (handle.IsInvalid)
+        {
+            throw NamespaceErrors.Failed(NamespaceOperation.UserNamespace, "Opening the directory of the user-namespace helper's socket (open O_PATH)",
+                directory, (Errno)Libc.LastErrno, "It is made in the temporary directory (TMPDIR) and removed once the helper is connected: was it removed before?");
+        }
+        bindOrConnect(new UnixDomainSocketEndPoint($"/proc/self/fd/{handle.DangerousGetHandle()}/{Path.GetFileName(socketPath)}"));
+    }
 
     /// <summary>The exit report: the code (128 + signal for a signal) and whether a signal ended it.</summary>
     public static byte[] WriteExit(int code, bool killedBySignal) => Encode(w =>

@@ -63,7 +63,7 @@ internal sealed class UserNamespaceHelper : IDisposable
                 $"{{\"runtimeOptions\":{{\"tfm\":\"net{v.Major}.{v.Minor}\",\"framework\":{{\"name\":\"Microsoft.NETCore.App\",\"version\":\"{v}\"}},") +
                 "\"configProperties\":{\"System.GC.Concurrent\":false,\"System.Globalization.Invariant\":true}}}");
             using var listener = new Socket(AddressFamily.Unix, SocketType.Seqpacket, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            HelperProtocol.AtSocketPath(socketPath, listener.Bind);
             listener.Listen(1);
 
             var startInfo = new ProcessStartInfo(unshare)
