@@ -146,7 +146,11 @@ public sealed class RunAsyncTests : NamespaceTest
             detached = Later();
             return Task.FromResult(NativeForTests.gettid());
         });
-        (NamespaceId where, int tid) = await detached!.WaitAsync(TimeSpan.FromSeconds(20)); // bounded: a dropped continuation fails, not hangs
+        // Waited for, not awaited: detached completes on the loop, inside, and an await would hand this method's
+        // continuation to xunit's context from there, whose Post starts a thread (docs/runtime-threads.md, "RunAsync").
+        // Bounded: a dropped continuation fails, not hangs.
+        detached!.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue("the continuation posted after the loop ended runs");
+        (NamespaceId where, int tid) = detached.Result;
         where.Should().Be(ns.Id, "a continuation posted after the loop ended idle runs on the namespace's next loop");
         tid.Should().NotBe(flowTid, "the first loop had ended");
 
