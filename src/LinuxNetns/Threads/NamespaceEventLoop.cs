@@ -13,10 +13,12 @@ namespace LinuxNetns.Threads;
 /// (the flows still running are then failed: their continuations could run nowhere else).
 /// </summary>
 /// <remarks>
-/// Nothing the loop itself does starts a thread or queues pool work while switched: a flow's result goes to its
-/// caller through the home thread (<see cref="Complete"/>), because completing the caller's task here would queue
-/// the caller's continuation to the thread pool from this thread, and a pool request from a switched thread can
-/// make the pool create its next worker here, inside (docs/runtime-threads.md, "RunAsync").
+/// The loop starts no thread itself. A flow's result never completes the caller's task here (<see cref="Complete"/>):
+/// that would queue the caller's continuation to the thread pool from this thread, and a pool request from a switched
+/// thread can make the pool create its next worker here, inside. The step that finishes a flow whose task completed
+/// on the loop is itself queued to the pool from here, though (its <c>ConfigureAwait(false)</c> continuation cannot
+/// run inline under the loop's context): covered by <see cref="PoolWorkerGuard"/> like a flow's own pool work, not
+/// when every worker is busy (docs/runtime-threads.md, "RunAsync", with what closing that costs).
 /// </remarks>
 internal sealed class NamespaceEventLoop
 {
@@ -124,8 +126,9 @@ internal sealed class NamespaceEventLoop
     }
 
     /// <summary>
-    /// Hands a flow's completion to its caller. On the loop, through the home thread, so that the caller's continuation
-    /// is queued from home (see the remarks); elsewhere (a flow that ended on a pool thread) directly.
+    /// Hands a flow's completion to its caller. On the loop (a flow abandoned or cancelled here), through the home
+    /// thread, so that the caller's continuation is queued from home (see the remarks); elsewhere (the pool thread that
+    /// finishes a flow) directly.
     /// </summary>
     public void Complete(Action complete)
     {
