@@ -292,6 +292,7 @@ public static class ExecInNamespace
     {
         EtcSnapshot etc = EtcSnapshot.Read(etcDirectory, log);
         using var replacer = new ProcessReplacer(startInfo, program, arguments, workingDirectory); // made at home
+        RuntimeEndpoints.Remove(); // the runtime's own files in TMPDIR, which its shutdown would have removed
         int[] bindErrnos = PreparedMountNamespace.MakeHere(netFd, etc, sysfsSource, options.MountPropagation, where, out bool readOnly);
         for (int i = 0; i < bindErrnos.Length; i++)
         {

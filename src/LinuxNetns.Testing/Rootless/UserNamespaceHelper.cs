@@ -82,6 +82,9 @@ internal sealed class UserNamespaceHelper : IDisposable
             // What a test host adds for its own process (a coverage profiler, startup hooks) is not for the helper.
             foreach (string name in startInfo.Environment.Keys.Where(k => k is "DOTNET_STARTUP_HOOKS" || k.StartsWith("CORECLR_", StringComparison.Ordinal)).ToList())
                 startInfo.Environment.Remove(name);
+            // No debugger pipes or diagnostic socket in TMPDIR: a helper that is killed (by unshare when this process dies
+            // abruptly, or by anyone) could not remove them, and they would stay there.
+            startInfo.Environment["DOTNET_EnableDiagnostics"] = "0";
             Process process = Process.Start(startInfo)
                 ?? throw new NetworkNamespaceException(NamespaceOperation.UserNamespace, unshare, Errno.None, $"Starting \"{unshare}\" failed.");
             var errors = new StringBuilder();

@@ -358,6 +358,22 @@ public sealed class NetnsToolDifferentialTests : NamespaceTest
     }
 
     [RootFact]
+    public void Exec_leaves_nothing_of_the_tool_in_the_temporary_directory()
+    {
+        // A .NET process removes its debugger pipes and diagnostic socket from TMPDIR when it shuts down; one that
+        // becomes the command (execve) never shuts down, so the tool removes its own first. (The NativeAOT tool makes none.)
+        _diff.AssertSame("""
+            export TMPDIR=$W/tmp
+            mkdir "$TMPDIR"
+            run nns add $T-a
+            run nns exec $T-a sh -c 'ls -A "$TMPDIR"; echo listed'
+            run nns exec $T-a true
+            out ls -A "$TMPDIR"
+            run nns delete $T-a
+            """);
+    }
+
+    [RootFact]
     public void Exec_binds_etc_netns_entries_and_warns_about_missing_targets()
     {
         // A private copy of /etc (in this mount namespace only) with an /etc/netns of the test's own.

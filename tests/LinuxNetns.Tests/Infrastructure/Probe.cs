@@ -23,6 +23,8 @@ public static class Probe
         foreach (string a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        // No debugger pipes or diagnostic socket in TMPDIR: a probe that a test kills could not remove them.
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         return psi;
     }
 
