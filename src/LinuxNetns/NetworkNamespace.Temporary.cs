@@ -11,7 +11,7 @@ public sealed partial class NetworkNamespace
 {
     private const string TemporaryPrefix = "tmp-";
     private static int s_temporaryCounter;
-    private static readonly Lazy<string> OwnStartTime = new(() => ReadStartTime(Environment.ProcessId) ?? "0");
+    private static readonly Lazy<string> OwnStartTime = new(() => ProcStat.StartTime(Environment.ProcessId) ?? "0");
 
     // The pid namespace the pids in /proc belong to, if it is ours (null when /proc is another pid namespace's).
     private static readonly Lazy<ulong?> OwnPidNamespace = new(ReadOwnPidNamespace);
@@ -105,7 +105,7 @@ public sealed partial class NetworkNamespace
                 recorded != pidNamespace)
                 continue; // its owner cannot be judged from here
             if (!int.TryParse(m.Groups[2].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
-            if (ReadStartTime(pid) == m.Groups[3].Value) continue; // its owner still runs
+            if (ProcStat.StartTime(pid) == m.Groups[3].Value) continue; // its owner still runs
             try
             {
                 NamespaceMounts.Unpin(name, options.PathOf(name), options.Logger);
@@ -137,25 +137,6 @@ public sealed partial class NetworkNamespace
         {
             _options.Logger.CleanupFailed("dispose of a temporary namespace", Path, e.Message);
         }
-    }
-
-    /// <summary>Field 22 of <c>/proc/PID/stat</c> (start time in clock ticks after boot), or null if no such process.</summary>
-    private static string? ReadStartTime(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-        // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
-        int close = stat.LastIndexOf(')');
-        if (close < 0) return null;
-        string[] fields = stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length > 19 ? fields[19] : null; // fields[0] is field 3 (state)
     }
 
     /// <summary>

@@ -15,28 +15,10 @@ internal static class RuntimeEndpoints
     /// <summary>Removes this process's endpoint files; ignores those that do not exist. Debugging and tracing end here.</summary>
     public static void Remove()
     {
-        if (StartTime() is not { } key) return;
-        // As the runtime's PAL names them: TMPDIR (default /tmp), with one slash before the name.
-        string directory = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp.TrimEnd('/') : "/tmp";
+        if (ProcStat.StartTime(Environment.ProcessId) is not { } key) return;
+        // In the directory the runtime chose: TMPDIR, else /tmp (what Path.GetTempPath gives, with its trailing slash).
         string process = $"{Environment.ProcessId}-{key}";
         foreach (string name in (string[])[$"clr-debug-pipe-{process}-in", $"clr-debug-pipe-{process}-out", $"dotnet-diagnostic-{process}-socket"])
-            Libc.Unlink($"{directory}/{name}");
-    }
-
-    /// <summary>Field 22 of /proc/self/stat (the start time in clock ticks after boot), read after the command name.</summary>
-    private static string? StartTime()
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText("/proc/self/stat");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        // "PID (COMM) STATE PPID …": COMM may hold spaces and parentheses; the fields after its last ')' start at 3.
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return fields.Length > 19 ? fields[19] : null;
+            Libc.Unlink(Path.GetTempPath() + name);
     }
 }
